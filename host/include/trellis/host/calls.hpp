@@ -1,0 +1,107 @@
+// Calling into plugin contributions: the host side of each callback, with
+// the handle types the plugin sees as opaque.
+#pragma once
+
+#include <trellis/abi.h>
+
+#include <functional>
+#include <map>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "trellis/host/registry.hpp"
+
+namespace trellis::host {
+
+/// The host's table of services, filled once; shared by every plugin.
+const trellis_host_api* host_api();
+
+using string_pairs = std::vector<std::pair<std::string, std::string>>;
+
+/// A request as a page handler sees it. The web server fills it from HTTP.
+struct page_request {
+  std::string method;
+  std::string path;
+  string_pairs path_params;
+  string_pairs query_params;  ///< decoded
+  string_pairs headers;       ///< names compared case-insensitively
+  string_pairs cookies;
+  std::string body;
+};
+
+struct page_response {
+  int status = 200;
+  string_pairs headers;
+  std::string body;
+};
+
+/// The outcome of a plugin callback: its status and message.
+struct call_status {
+  trellis_status status = TRELLIS_OK;
+  std::string message;
+  std::string sqlstate;
+  bool ok() const { return status == TRELLIS_OK; }
+};
+
+/// Runs a page handler. A handler that fails or throws yields status != OK and
+/// the response as far as it got; the web layer turns that into a 500 page.
+call_status call_page(const page_entry& page, const page_request& request, page_response& response);
+
+/// Parsed command-line values, by argument name, in the order given.
+using command_args = std::map<std::string, std::vector<std::string>, std::less<>>;
+
+/// Runs a command with parsed arguments and returns its exit code: the
+/// plugin's code, 2 for a usage error, 1 for any other failure (the message
+/// goes to `err` prefixed with "trellis <name>: ").
+int call_command(const command_entry& command, const command_args& args, std::ostream& out,
+                 std::ostream& err);
+
+/// Host-side receivers of a data source's results.
+struct row_sink_callbacks {
+  std::function<trellis_status(const trellis_column*, std::size_t)> columns;
+  std::function<trellis_status(const trellis_value*, std::size_t)> rows;
+};
+struct schema_sink_callbacks {
+  std::function<trellis_status(trellis_schema_kind, std::string_view, const trellis_column&)> add;
+};
+
+/// A rendering produced by a visualization.
+struct rendering {
+  std::string mime_type;
+  std::string body;
+};
+
+/// Runs a visualization's render callback on a data set.
+call_status call_render(const visualization_entry& viz, const trellis_dataset& data,
+                        std::string_view options_json, rendering& out);
+
+}  // namespace trellis::host
+
+// The host's definitions of the handles the ABI declares as incomplete.
+struct trellis_error_s {
+  trellis::host::call_status* target = nullptr;
+};
+struct trellis_request_s {
+  const trellis::host::page_request* request = nullptr;
+};
+struct trellis_response_s {
+  trellis::host::page_response* response = nullptr;
+};
+struct trellis_command_ctx_s {
+  const trellis::host::command_entry* command = nullptr;
+  const trellis::host::command_args* args = nullptr;
+  std::ostream* out = nullptr;
+  std::ostream* err = nullptr;
+};
+struct trellis_row_sink_s {
+  trellis::host::row_sink_callbacks callbacks;
+  std::size_t column_count = 0;
+};
+struct trellis_schema_sink_s {
+  trellis::host::schema_sink_callbacks callbacks;
+};
+struct trellis_render_out_s {
+  trellis::host::rendering* target = nullptr;
+};

@@ -1,0 +1,382 @@
+#include "trellis/host/cli.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/json/serialize.hpp>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "trellis/host/calls.hpp"
+#include "trellis/host/config.hpp"
+#include "trellis/host/plugin_host.hpp"
+
+namespace trellis::host {
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+namespace {
+
+// Options every command accepts; read before plugins load because they decide
+// which plugins load.
+struct global_options {
+  std::optional<fs::path> config;
+  std::vector<fs::path> plugin_dirs;
+  std::optional<std::string> log_level;
+  bool no_default_plugins = false;
+};
+
+// Global options may appear anywhere before "--"; CLI11 validates them again
+// in the real parse, this pass only needs their values.
+global_options prescan(int argc, const char* const* argv) {
+  global_options g;
+  auto value_of = [&](int& i, std::string_view arg, std::string_view name) -> std::optional<std::string> {
+    std::string prefix = std::string(name) + "=";
+    if (arg.substr(0, prefix.size()) == prefix) return std::string(arg.substr(prefix.size()));
+    if (arg == name && i + 1 < argc) return std::string(argv[++i]);
+    return std::nullopt;
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (auto v = value_of(i, arg, "--config")) {
+      g.config = *v;
+    } else if (auto d = value_of(i, arg, "--plugin-dir")) {
+      g.plugin_dirs.emplace_back(*d);
+    } else if (auto l = value_of(i, arg, "--log-level")) {
+      g.log_level = *l;
+    } else if (arg == "--no-default-plugins") {
+      g.no_default_plugins = true;
+    }
+  }
+  return g;
+}
+
+std::vector<std::string> split_path_list(std::string_view s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    std::size_t at = s.find(':', start);
+    std::string_view part = s.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start);
+    if (!part.empty()) out.emplace_back(part);
+    if (at == std::string_view::npos) break;
+    start = at + 1;
+  }
+  return out;
+}
+
+void add_global_options(CLI::App& app, global_options& g, std::vector<std::string>& dirs, std::string& config,
+                        std::string& level) {
+  app.add_option("--config", config, "Configuration file (default: $TRELLIS_CONFIG)")
+      ->envname("TRELLIS_CONFIG")
+      ->check(CLI::ExistingFile);
+  app.add_option("--plugin-dir", dirs, "Load plugins from DIR (repeatable; before $TRELLIS_PLUGIN_PATH)")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--log-level", level, "Log level: trace, debug, info, warn, error, critical, off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  app.add_flag("--no-default-plugins", g.no_default_plugins,
+               "Do not load the plugins installed with trellis");
+}
+
+std::string pad(std::string s, std::size_t width) {
+  if (s.size() < width) s.append(width - s.size(), ' ');
+  return s;
+}
+
+void print_plugins(const plugin_host& host, std::ostream& out) {
+  const auto& records = host.plugins();
+  if (records.empty()) {
+    out << "No plugins found.\n";
+    return;
+  }
+  std::size_t w_id = 2;
+  std::size_t w_ver = 7;
+  for (const auto& r : records) {
+    if (r.info) {
+      w_id = std::max(w_id, r.info->id.size());
+      w_ver = std::max(w_ver, r.info->version.str().size());
+    }
+  }
+  out << pad("ID", w_id + 2) << pad("VERSION", w_ver + 2) << pad("ABI", 5) << pad("STATE", 10) << "FILE\n";
+  for (const auto& r : records) {
+    std::string id = r.info ? r.info->id : "-";
+    std::string ver = r.info ? r.info->version.str() : "-";
+    std::string abi = r.info ? std::to_string(r.info->abi_major) + "." + std::to_string(r.info->abi_minor) : "-";
+    out << pad(id, w_id + 2) << pad(ver, w_ver + 2) << pad(abi, 5) << pad(std::string(to_string(r.state)), 10)
+        << r.file.string() << "\n";
+    if (r.state == plugin_state::loaded) {
+      for (const auto& [kind, names] : r.info->contributions) {
+        for (const auto& n : names) out << "    " << to_string(kind) << " " << n << "\n";
+      }
+    } else {
+      out << "    " << (r.state == plugin_state::disabled ? "note: " : "error: ") << r.error << "\n";
+    }
+  }
+}
+
+void print_manifest(const manifest& m, const fs::path& file, std::ostream& out) {
+  out << m.name << " (" << m.id << ") " << m.version.str() << "\n";
+  out << "  file:         " << file.string() << "\n";
+  out << "  ABI:          " << m.abi_major << "." << m.abi_minor << "\n";
+  if (!m.description.empty()) out << "  description:  " << m.description << "\n";
+  if (!m.dependencies.empty()) {
+    out << "  dependencies:\n";
+    for (const auto& [id, range] : m.dependencies) out << "    " << id << " " << range.text() << "\n";
+  }
+  out << "  contributions:\n";
+  bool any = false;
+  for (const auto& [kind, names] : m.contributions) {
+    for (const auto& n : names) {
+      out << "    " << to_string(kind) << " " << n << "\n";
+      any = true;
+    }
+  }
+  if (!any) out << "    (none)\n";
+  if (!m.permissions.empty()) {
+    out << "  permissions:\n";
+    for (const auto& p : m.permissions) {
+      out << "    " << p.name;
+      if (!p.grants.empty()) {
+        out << " (granted to:";
+        for (const auto& g : p.grants) out << " " << g;
+        out << ")";
+      }
+      if (!p.description.empty()) out << " - " << p.description;
+      out << "\n";
+    }
+  }
+  if (!m.config.empty()) {
+    out << "  config ([plugin." << m.id << "] in trellis.toml):\n";
+    for (const auto& k : m.config) {
+      out << "    " << k.name << " (" << k.type << (k.required ? ", required" : "") << ")";
+      if (k.default_value) out << " default " << json::serialize(*k.default_value);
+      if (!k.description.empty()) out << " - " << k.description;
+      out << "\n";
+    }
+  }
+}
+
+// Adds a plugin command as a CLI11 subcommand whose parsed values land in `args`.
+CLI::App* add_plugin_command(CLI::App& app, const command_entry& cmd, command_args& args,
+                             std::map<std::string, int>& flag_counts) {
+  std::string description = cmd.summary;
+  if (!cmd.description.empty()) description += "\n\n" + cmd.description;
+  CLI::App* sub = app.add_subcommand(cmd.name, description);
+  sub->group("Plugin commands (" + cmd.plugin_id + ")");
+  for (const arg_spec& a : cmd.args) {
+    std::vector<std::string>& values = args[a.name];
+    std::string help = a.help;
+    if (!a.default_value.empty()) help += " [default: " + a.default_value + "]";
+    CLI::Option* opt = nullptr;
+    switch (a.kind) {
+      case TRELLIS_ARG_POSITIONAL:
+        opt = sub->add_option(a.name, values, help);
+        opt->expected(a.multiple ? -1 : 1);
+        break;
+      case TRELLIS_ARG_FLAG:
+        opt = sub->add_flag("--" + a.name, flag_counts[a.name], help);
+        break;
+      default:
+        opt = sub->add_option("--" + a.name, values, help);
+        opt->type_name("VALUE");
+        if (a.multiple) {
+          opt->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+        } else {
+          opt->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::Throw);
+        }
+        break;
+    }
+    if (a.required) opt->required();
+  }
+  return sub;
+}
+
+int wait_for_signal(spdlog::logger& log) {
+  boost::asio::io_context io;
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  int received = 0;
+  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+    if (!ec) received = signo;
+  });
+  log.info("trellis is running; stop with Ctrl+C or SIGTERM");
+  io.run();
+  log.info("received {}, shutting down", received == SIGINT ? "SIGINT" : "SIGTERM");
+  return 0;
+}
+
+}  // namespace
+
+int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  global_options pre = prescan(argc, argv);
+  env_lookup env = process_env();
+
+  // Commands that never run plugin code skip loading: --version and inspect.
+  bool wants_version = false;
+  bool is_inspect = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--") break;
+    if (a == "--version") wants_version = true;
+    if (a == "inspect" && i > 1 && std::string_view(argv[i - 1]) == "plugins") is_inspect = true;
+  }
+
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(err, /*force_flush=*/true);
+  auto logger = std::make_shared<spdlog::logger>("trellis", sink);
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e [%n] %l: %v");
+
+  std::optional<fs::path> config_file = pre.config;
+  if (!config_file) {
+    if (auto c = env("TRELLIS_CONFIG"); c && !c->empty()) config_file = fs::path(*c);
+  }
+  config_result config = load_config(config_file, env);
+  if (!config.value) {
+    err << "trellis: configuration error: " << config.error << "\n";
+    return 1;
+  }
+
+  // Serving logs at the configured level; one-shot commands keep stderr for
+  // warnings and errors unless asked otherwise.
+  std::string level = pre.log_level.value_or(config.value->log_level);
+  bool serve = std::any_of(argv + 1, argv + argc, [](const char* a) { return std::string_view(a) == "serve"; });
+  auto spd_level = spdlog::level::from_str(level);
+  if (!pre.log_level && !serve) spd_level = std::max(spd_level, spdlog::level::warn);
+  logger->set_level(spd_level);
+
+  std::vector<fs::path> dirs = pre.plugin_dirs;
+  if (auto p = env("TRELLIS_PLUGIN_PATH")) {
+    for (auto& d : split_path_list(*p)) dirs.emplace_back(d);
+  }
+  for (const auto& d : config.value->plugin_dirs) dirs.push_back(d);
+  if (!pre.no_default_plugins) {
+    if (fs::path d = install_plugin_dir(); !d.empty() && fs::is_directory(d)) dirs.push_back(d);
+  }
+
+  plugin_host host(*config.value, env, logger);
+  if (!wants_version && !is_inspect) {
+    std::vector<std::string> warnings;
+    std::vector<fs::path> files = discover_plugins(dirs, &warnings);
+    for (const auto& w : warnings) logger->warn("{}", w);
+    host.load(files);
+  }
+
+  CLI::App app{"Trellis: a plugin-hosting application framework.\n"
+               "Plugins contribute web pages, data sources, visualizations and commands.",
+               "trellis"};
+  app.set_version_flag("--version",
+                       "trellis " + std::string(host_version()) + " (ABI " + std::to_string(TRELLIS_ABI_MAJOR) +
+                           "." + std::to_string(TRELLIS_ABI_MINOR) + ")",
+                       "Print the host and ABI versions and exit");
+  app.fallthrough();
+  app.require_subcommand(1);
+  app.footer("Run 'trellis COMMAND --help' for a command's options.\n"
+             "Exit codes: 0 ok, 1 failure, 2 usage error.");
+  global_options parsed;
+  std::vector<std::string> dir_values;
+  std::string config_value;
+  std::string level_value;
+  add_global_options(app, parsed, dir_values, config_value, level_value);
+
+  CLI::App* serve_cmd = app.add_subcommand("serve", "Load plugins and serve until SIGINT or SIGTERM");
+  serve_cmd->group("Built-in commands");
+  CLI::App* plugins_cmd = app.add_subcommand("plugins", "List or inspect plugins");
+  plugins_cmd->group("Built-in commands");
+  plugins_cmd->require_subcommand(1);
+  bool list_json = false;
+  CLI::App* list_cmd = plugins_cmd->add_subcommand("list", "Show every plugin found: loaded, disabled or rejected and why");
+  list_cmd->add_flag("--json", list_json, "Print JSON instead of a table");
+  bool inspect_json = false;
+  std::string inspect_file;
+  CLI::App* inspect_cmd = plugins_cmd->add_subcommand("inspect", "Print a plugin file's manifest without running its code");
+  inspect_cmd->add_option("FILE", inspect_file, "The plugin's shared library")->required();
+  inspect_cmd->add_flag("--json", inspect_json, "Print JSON instead of text");
+
+  std::map<const CLI::App*, const command_entry*> plugin_commands;
+  std::map<std::string, command_args> plugin_args;
+  std::map<std::string, std::map<std::string, int>> plugin_flags;
+  for (const auto& [name, cmd] : host.contributions().all().commands) {
+    plugin_commands[add_plugin_command(app, cmd, plugin_args[name], plugin_flags[name])] = &cmd;
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    // Help of the innermost subcommand that was selected.
+    const CLI::App* target = &app;
+    while (true) {
+      auto subs = target->get_subcommands();
+      if (subs.empty()) break;
+      target = subs.front();
+    }
+    out << target->help();
+    return 0;
+  } catch (const CLI::CallForVersion&) {
+    out << app.version() << "\n";
+    return 0;
+  } catch (const CLI::RequiredError& e) {
+    if (argc == 1) {
+      err << app.help();
+      return 2;
+    }
+    err << "trellis: " << e.what() << "\nRun 'trellis --help' for usage.\n";
+    return 2;
+  } catch (const CLI::ParseError& e) {
+    err << "trellis: " << e.what() << "\nRun 'trellis --help' for usage.\n";
+    return 2;
+  }
+
+  if (list_cmd->parsed()) {
+    if (list_json) {
+      out << json::serialize(host.to_json()) << "\n";
+    } else {
+      print_plugins(host, out);
+    }
+    return 0;
+  }
+  if (inspect_cmd->parsed()) {
+    manifest_result m = read_manifest(inspect_file);
+    if (!m.value) {
+      err << "trellis plugins inspect: " << inspect_file << ": " << m.error << "\n";
+      return 1;
+    }
+    if (inspect_json) {
+      json::object o = to_json(*m.value);
+      o["file"] = inspect_file;
+      out << json::serialize(o) << "\n";
+    } else {
+      print_manifest(*m.value, inspect_file, out);
+    }
+    return 0;
+  }
+  if (serve_cmd->parsed()) {
+    int code = wait_for_signal(*logger);
+    host.shutdown();
+    logger->info("all plugins shut down");
+    return code;
+  }
+  for (const auto& [sub, cmd] : plugin_commands) {
+    if (!sub->parsed()) continue;
+    command_args& args = plugin_args[cmd->name];
+    for (const arg_spec& a : cmd->args) {
+      std::vector<std::string>& v = args[a.name];
+      if (a.kind == TRELLIS_ARG_FLAG) {
+        if (plugin_flags[cmd->name][a.name] > 0) v = {"true"};
+      } else if (v.empty() && !a.default_value.empty()) {
+        v = {a.default_value};
+      }
+      if (v.empty()) args.erase(a.name);
+    }
+    return call_command(*cmd, args, out, err);
+  }
+  err << app.help();
+  return 2;
+}
+
+}  // namespace trellis::host

@@ -1,0 +1,324 @@
+#include "trellis/host/config.hpp"
+
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <boost/json/parse.hpp>
+#include <toml++/toml.h>
+
+namespace trellis::host {
+namespace json = boost::json;
+
+env_lookup process_env() {
+  return [](std::string_view name) -> std::optional<std::string> {
+    const char* v = std::getenv(std::string(name).c_str());
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+std::string env_var_name(std::string_view section, std::string_view key) {
+  std::string out = "TRELLIS_";
+  auto append = [&](std::string_view s) {
+    for (char c : s) {
+      out += (std::isalnum(static_cast<unsigned char>(c)) != 0)
+                 ? static_cast<char>(std::toupper(static_cast<unsigned char>(c)))
+                 : '_';
+    }
+  };
+  append(section);
+  out += '_';
+  append(key);
+  return out;
+}
+
+std::optional<std::string> resolve_secret_reference(std::string_view reference,
+                                                    const env_lookup& env, std::string& error) {
+  if (reference.substr(0, 4) == "env:") {
+    std::string name(reference.substr(4));
+    if (name.empty()) {
+      error = "'env:' needs a variable name";
+      return std::nullopt;
+    }
+    auto v = env(name);
+    if (!v) {
+      error = "environment variable " + name + " is not set";
+      return std::nullopt;
+    }
+    return v;
+  }
+  if (reference.substr(0, 5) == "file:") {
+    std::filesystem::path path(std::string(reference.substr(5)));
+    std::ifstream in(path, std::ios::binary);
+    if (path.empty() || !in) {
+      error = "cannot read secret file '" + path.string() + "'";
+      return std::nullopt;
+    }
+    std::ostringstream content;
+    content << in.rdbuf();
+    std::string s = content.str();
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+    return s;
+  }
+  error = "secrets must be written as 'env:NAME' or 'file:/path', not as the value itself";
+  return std::nullopt;
+}
+
+namespace {
+
+struct config_error {
+  std::string message;
+};
+
+std::string where(const toml::node& node) {
+  const auto& src = node.source();
+  return "line " + std::to_string(src.begin.line) + ", column " + std::to_string(src.begin.column);
+}
+
+std::vector<std::string> string_array(const toml::node& node, const std::string& key) {
+  const toml::array* arr = node.as_array();
+  if (arr == nullptr) throw config_error{"'" + key + "' must be an array of strings (" + where(node) + ")"};
+  std::vector<std::string> out;
+  for (const toml::node& item : *arr) {
+    auto s = item.value<std::string>();
+    if (!s) throw config_error{"'" + key + "' must contain only strings (" + where(item) + ")"};
+    out.push_back(*s);
+  }
+  return out;
+}
+
+std::vector<std::string> split_list(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    std::size_t at = s.find(sep, start);
+    std::string_view part = s.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start);
+    if (!part.empty()) out.emplace_back(part);
+    if (at == std::string_view::npos) break;
+    start = at + 1;
+  }
+  return out;
+}
+
+const std::vector<std::string_view> log_levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+
+void check_log_level(const std::string& level, const std::string& origin) {
+  if (std::find(log_levels.begin(), log_levels.end(), level) == log_levels.end()) {
+    throw config_error{origin + " is '" + level + "'; use trace, debug, info, warn, error, critical or off"};
+  }
+}
+
+json::value toml_to_json(const toml::node& node) {
+  if (auto s = node.as_string()) return json::value(s->get());
+  if (auto i = node.as_integer()) return json::value(i->get());
+  if (auto f = node.as_floating_point()) return json::value(f->get());
+  if (auto b = node.as_boolean()) return json::value(b->get());
+  if (auto a = node.as_array()) {
+    json::array out;
+    for (const toml::node& item : *a) out.push_back(toml_to_json(item));
+    return out;
+  }
+  if (auto t = node.as_table()) {
+    json::object out;
+    for (const auto& [k, v] : *t) out[std::string(k.str())] = toml_to_json(v);
+    return out;
+  }
+  // Dates and times: keep their TOML text form.
+  std::ostringstream text;
+  if (auto d = node.as_date()) text << *d;
+  if (auto t = node.as_time()) text << *t;
+  if (auto dt = node.as_date_time()) text << *dt;
+  return json::value(text.str());
+}
+
+void read_file_into(const std::filesystem::path& file, host_config& cfg) {
+  toml::table root;
+  try {
+    root = toml::parse_file(file.string());
+  } catch (const toml::parse_error& e) {
+    const auto& src = e.source();
+    throw config_error{"line " + std::to_string(src.begin.line) + ", column " +
+                       std::to_string(src.begin.column) + ": " + std::string(e.description())};
+  }
+  for (const auto& [section_key, section_node] : root) {
+    std::string section(section_key.str());
+    const toml::table* table = section_node.as_table();
+    if (table == nullptr) throw config_error{"'" + section + "' must be a table ([" + section + "])"};
+    if (section == "plugins") {
+      for (const auto& [k, v] : *table) {
+        std::string key(k.str());
+        if (key == "dirs") {
+          for (auto& d : string_array(v, "plugins.dirs")) {
+            std::filesystem::path p(d);
+            cfg.plugin_dirs.push_back(p.is_relative() ? file.parent_path() / p : p);
+          }
+        } else if (key == "enabled") {
+          cfg.enabled = string_array(v, "plugins.enabled");
+        } else {
+          throw config_error{"unknown key 'plugins." + key + "' (" + where(v) + "); known: dirs, enabled"};
+        }
+      }
+    } else if (section == "logging") {
+      for (const auto& [k, v] : *table) {
+        std::string key(k.str());
+        if (key != "level") throw config_error{"unknown key 'logging." + key + "' (" + where(v) + "); known: level"};
+        auto level = v.value<std::string>();
+        if (!level) throw config_error{"'logging.level' must be a string (" + where(v) + ")"};
+        check_log_level(*level, "'logging.level'");
+        cfg.log_level = *level;
+      }
+    } else if (section == "plugin") {
+      for (const auto& [id, v] : *table) {
+        const toml::table* t = v.as_table();
+        if (t == nullptr) throw config_error{"'plugin." + std::string(id.str()) + "' must be a table"};
+        cfg.plugin_tables[std::string(id.str())] = toml_to_json(*t).as_object();
+      }
+    } else {
+      throw config_error{"unknown section [" + section + "] (" + where(section_node) +
+                         "); known: [plugins], [logging], [plugin.<id>]"};
+    }
+  }
+}
+
+}  // namespace
+
+config_result load_config(const std::optional<std::filesystem::path>& file, const env_lookup& env) {
+  config_result r;
+  host_config cfg;
+  try {
+    if (file) {
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(*file, ec)) {
+        r.error = file->string() + ": no such configuration file";
+        return r;
+      }
+      cfg.file = *file;
+      try {
+        read_file_into(*file, cfg);
+      } catch (const config_error& e) {
+        r.error = file->string() + ": " + e.message;
+        return r;
+      }
+    }
+    if (auto v = env("TRELLIS_PLUGINS_DIRS")) {
+      cfg.plugin_dirs.clear();
+      for (auto& d : split_list(*v, ':')) cfg.plugin_dirs.emplace_back(d);
+    }
+    if (auto v = env("TRELLIS_PLUGINS_ENABLED")) cfg.enabled = split_list(*v, ',');
+    if (auto v = env("TRELLIS_LOGGING_LEVEL")) {
+      check_log_level(*v, "TRELLIS_LOGGING_LEVEL");
+      cfg.log_level = *v;
+    }
+  } catch (const config_error& e) {
+    r.error = e.message;
+    return r;
+  }
+  r.value = std::move(cfg);
+  return r;
+}
+
+namespace {
+
+// Converts an environment override to the key's type.
+std::optional<json::value> parse_env_value(const std::string& text, const std::string& type) {
+  if (type == "string" || type == "secret") return json::value(text);
+  if (type == "boolean") {
+    if (text == "true" || text == "1") return json::value(true);
+    if (text == "false" || text == "0") return json::value(false);
+    return std::nullopt;
+  }
+  if (type == "integer") {
+    std::int64_t n = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc{} || p != text.data() + text.size()) return std::nullopt;
+    return json::value(n);
+  }
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec) {
+    if (type == "array") {  // a comma-separated list of strings
+      json::array a;
+      for (auto& s : split_list(text, ',')) a.emplace_back(s);
+      return json::value(std::move(a));
+    }
+    return std::nullopt;
+  }
+  if (type == "number" && v.is_number()) return v;
+  if (type == "array" && v.is_array()) return v;
+  return std::nullopt;
+}
+
+bool has_type(const json::value& v, const std::string& type) {
+  if (type == "string" || type == "secret") return v.is_string();
+  if (type == "integer") return v.is_int64() || v.is_uint64();
+  if (type == "number") return v.is_number();
+  if (type == "boolean") return v.is_bool();
+  if (type == "array") return v.is_array();
+  return false;
+}
+
+}  // namespace
+
+plugin_config_result resolve_plugin_config(const manifest& m, const host_config& config,
+                                           const env_lookup& env) {
+  plugin_config_result r;
+  const std::string section = "plugin." + m.id;
+  json::object given;
+  if (auto it = config.plugin_tables.find(m.id); it != config.plugin_tables.end()) given = it->second;
+  for (const auto& kv : given) {
+    bool known = std::any_of(m.config.begin(), m.config.end(),
+                             [&](const config_key& k) { return k.name == kv.key(); });
+    if (!known) {
+      std::string names;
+      for (const auto& k : m.config) names += (names.empty() ? "" : ", ") + k.name;
+      r.error = "unknown key '" + section + "." + std::string(kv.key()) + "'" +
+                (names.empty() ? "; this plugin takes no configuration" : "; known: " + names);
+      return r;
+    }
+  }
+  json::object out;
+  for (const config_key& k : m.config) {
+    const std::string path = section + "." + k.name;
+    std::optional<json::value> value;
+    if (const json::value* v = given.if_contains(k.name)) {
+      if (!has_type(*v, k.type)) {
+        r.error = "'" + path + "' must be of type " + k.type;
+        return r;
+      }
+      value = *v;
+    }
+    const std::string var = env_var_name(section, k.name);
+    if (auto text = env(var)) {
+      value = parse_env_value(*text, k.type);
+      if (!value) {
+        r.error = var + " is '" + *text + "', not a valid " + k.type + " for '" + path + "'";
+        return r;
+      }
+    }
+    if (!value && k.default_value) value = *k.default_value;
+    if (!value) {
+      if (k.required) {
+        r.error = "missing required key '" + path + "'";
+        return r;
+      }
+      continue;
+    }
+    if (k.type == "secret") {
+      std::string error;
+      auto secret = resolve_secret_reference(value->as_string(), env, error);
+      if (!secret) {
+        r.error = "'" + path + "': " + error;
+        return r;
+      }
+      value = json::value(*secret);
+    }
+    out[k.name] = std::move(*value);
+  }
+  r.value = std::move(out);
+  return r;
+}
+
+}  // namespace trellis::host

@@ -1,0 +1,623 @@
+// The host's function table (trellis_host_api) and the calls into plugins.
+//
+// Every function here is reached from plugin code through a C pointer, so
+// none may throw: each catches at its edge and reports a status instead.
+#include "trellis/host/calls.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <exception>
+
+#include <spdlog/spdlog.h>
+
+#include "trellis/host/plugin_host.hpp"
+
+namespace trellis::host {
+namespace {
+
+thread_local std::string last_error_message;
+
+std::string_view view(trellis_str s) {
+  return s.size == 0 || s.data == nullptr ? std::string_view{} : std::string_view{s.data, s.size};
+}
+trellis_str str(std::string_view s) { return {s.data(), s.size()}; }
+
+trellis_status fail(trellis_status status, std::string message) {
+  try {
+    last_error_message = std::move(message);
+  } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory; the status still says it failed
+  }
+  return status;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// Fields a descriptor of `struct_size` bytes actually has. Older plugins pass
+// smaller structs; everything beyond their size reads as zero.
+template <class Desc>
+Desc read_desc(const Desc* d) {
+  Desc out{};
+  std::size_t n = std::min(d->struct_size, sizeof(Desc));
+  std::memcpy(static_cast<void*>(&out), d, n);
+  out.struct_size = n;
+  return out;
+}
+
+template <class Fn>
+trellis_status guarded(Fn&& fn) noexcept {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    return fail(TRELLIS_ERROR, e.what());
+  } catch (...) {
+    return fail(TRELLIS_ERROR, "unknown error in the host");
+  }
+}
+
+// -- errors and logging ------------------------------------------------------
+
+void error_set(trellis_error err, trellis_str message) {
+  if (err == nullptr || err->target == nullptr) return;
+  try {
+    err->target->message.assign(view(message));
+  } catch (...) {  // NOLINT(bugprone-empty-catch): the status carries the failure
+  }
+}
+
+void error_set_sqlstate(trellis_error err, trellis_str sqlstate) {
+  if (err == nullptr || err->target == nullptr) return;
+  try {
+    err->target->sqlstate.assign(view(sqlstate).substr(0, 5));
+  } catch (...) {  // NOLINT(bugprone-empty-catch)
+  }
+}
+
+trellis_str last_error(trellis_host) { return str(last_error_message); }
+
+spdlog::level::level_enum to_spdlog(trellis_log_level level) {
+  if (level < TRELLIS_LOG_TRACE) return spdlog::level::trace;
+  if (level > TRELLIS_LOG_CRITICAL) return spdlog::level::critical;
+  return static_cast<spdlog::level::level_enum>(level);
+}
+
+void log(trellis_host host, trellis_log_level level, trellis_str message) {
+  if (host == nullptr || !host->logger) return;
+  try {
+    host->logger->log(to_spdlog(level), view(message));
+  } catch (...) {  // NOLINT(bugprone-empty-catch): a failing log sink must not fail the plugin
+  }
+}
+
+int32_t log_enabled(trellis_host host, trellis_log_level level) {
+  return host != nullptr && host->logger && host->logger->should_log(to_spdlog(level)) ? 1 : 0;
+}
+
+trellis_status config_json(trellis_host host, trellis_str* out_json) {
+  if (host == nullptr || out_json == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  *out_json = str(host->config_json);
+  return TRELLIS_OK;
+}
+
+// -- registration ------------------------------------------------------------
+
+bool valid_name(std::string_view s) {
+  if (s.empty() || s.size() > 64 || !std::isalpha(static_cast<unsigned char>(s.front()))) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_';
+  });
+}
+
+constexpr std::array<std::string_view, 7> http_methods = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+
+// Checks a route pattern: "/", "/a/b", "/items/{id}"; no empty, "." or ".." segments.
+std::string check_path(std::string_view path) {
+  if (path.empty() || path.front() != '/') return "must start with '/'";
+  if (path == "/") return {};
+  std::size_t start = 1;
+  std::vector<std::string_view> params;
+  while (start <= path.size()) {
+    std::size_t end = path.find('/', start);
+    std::string_view seg = path.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    if (seg.empty()) return "has an empty segment";
+    if (seg == "." || seg == "..") return "has a '.' or '..' segment";
+    if (seg.front() == '{') {
+      if (seg.back() != '}' || seg.size() < 3 || !valid_name(seg.substr(1, seg.size() - 2))) {
+        return "has a malformed parameter '" + std::string(seg) + "'";
+      }
+      std::string_view name = seg.substr(1, seg.size() - 2);
+      if (std::find(params.begin(), params.end(), name) != params.end()) {
+        return "repeats parameter '" + std::string(name) + "'";
+      }
+      params.push_back(name);
+    } else if (seg.find_first_of("{}?#% ") != std::string_view::npos) {
+      return "has a reserved character in segment '" + std::string(seg) + "'";
+    }
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return {};
+}
+
+trellis_status staging_check(trellis_host host, const void* desc, std::string_view kind) {
+  if (host == nullptr || desc == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  if (host->staging == nullptr) {
+    return fail(TRELLIS_ERROR, "register_" + std::string(kind) + " is only valid during init");
+  }
+  return TRELLIS_OK;
+}
+
+trellis_status missing(trellis_host host, std::string_view kind, std::string_view field) {
+  return fail(TRELLIS_INVALID_ARGUMENT, "plugin '" + host->plugin_id + "': " + std::string(kind) +
+                                            " descriptor is missing required field '" +
+                                            std::string(field) + "'");
+}
+
+trellis_status taken(trellis_host host, contribution_kind kind, std::string_view name,
+                     const std::string& key) {
+  if (auto other = host->registry->owner(kind, key)) {
+    return fail(TRELLIS_ERROR, std::string(to_string(kind)) + " '" + std::string(name) +
+                                   "' is already provided by plugin '" + *other + "'");
+  }
+  return TRELLIS_OK;
+}
+
+template <class Map>
+bool staged(const Map& map, const std::string& key) {
+  return map.find(key) != map.end();
+}
+
+trellis_status register_page(trellis_host host, const trellis_page_desc* raw) {
+  if (auto s = staging_check(host, raw, "page"); s != TRELLIS_OK) return s;
+  return guarded([&] {
+    trellis_page_desc d = read_desc(raw);
+    if (view(d.method).empty()) return missing(host, "page", "method");
+    if (view(d.path).empty()) return missing(host, "page", "path");
+    if (d.handle == nullptr) return missing(host, "page", "handle");
+    page_entry e;
+    e.plugin_id = host->plugin_id;
+    e.method = std::string(view(d.method));
+    e.path = std::string(view(d.path));
+    if (std::find(http_methods.begin(), http_methods.end(), e.method) == http_methods.end()) {
+      return fail(TRELLIS_INVALID_ARGUMENT, "page " + e.path + ": method '" + e.method +
+                                                "' is not one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+    }
+    if (std::string why = check_path(e.path); !why.empty()) {
+      return fail(TRELLIS_INVALID_ARGUMENT, "page path '" + e.path + "' " + why);
+    }
+    e.permission = std::string(view(d.permission));
+    e.menu_title = std::string(view(d.menu_title));
+    e.menu_order = d.menu_order;
+    e.handle = d.handle;
+    e.cb = {d.user_data, d.destroy};
+    std::string key = page_key(e.method, e.mounted_path());
+    if (staged(host->staging->pages, key)) {
+      return fail(TRELLIS_ERROR, "page '" + e.method + " " + e.path + "' is registered twice");
+    }
+    if (auto s = taken(host, contribution_kind::page, e.method + " " + e.mounted_path(), key); s != TRELLIS_OK) return s;
+    host->staging->pages.emplace(std::move(key), std::move(e));
+    return TRELLIS_OK;
+  });
+}
+
+trellis_status register_command(trellis_host host, const trellis_command_desc* raw) {
+  if (auto s = staging_check(host, raw, "command"); s != TRELLIS_OK) return s;
+  return guarded([&] {
+    trellis_command_desc d = read_desc(raw);
+    if (view(d.name).empty()) return missing(host, "command", "name");
+    if (view(d.summary).empty()) return missing(host, "command", "summary");
+    if (d.run == nullptr) return missing(host, "command", "run");
+    command_entry e;
+    e.plugin_id = host->plugin_id;
+    e.name = std::string(view(d.name));
+    if (!valid_name(e.name)) {
+      return fail(TRELLIS_INVALID_ARGUMENT, "command name '" + e.name +
+                                                "' must be letters, digits, '-' or '_', starting with a letter");
+    }
+    if (reserved_command_names().count(e.name) != 0) {
+      return fail(TRELLIS_ERROR, "command '" + e.name + "' is reserved by the host");
+    }
+    e.summary = std::string(view(d.summary));
+    e.description = std::string(view(d.description));
+    e.permission = std::string(view(d.permission));
+    if (d.arg_count > 0 && d.args == nullptr) return missing(host, "command", "args");
+    const std::size_t stride = d.arg_count > 0 ? d.args->struct_size : 0;
+    if (d.arg_count > 0 && stride < offsetof(trellis_arg_desc, kind) + sizeof(trellis_arg_kind)) {
+      return fail(TRELLIS_INVALID_ARGUMENT, "command '" + e.name + "': args[0].struct_size is too small");
+    }
+    bool seen_optional_positional = false;
+    for (std::size_t i = 0; i < d.arg_count; ++i) {
+      const auto* item = reinterpret_cast<const trellis_arg_desc*>(  // NOLINT: stride by struct_size, as documented
+          reinterpret_cast<const char*>(d.args) + i * stride);
+      trellis_arg_desc a = read_desc(item);
+      arg_spec spec;
+      spec.name = std::string(view(a.name));
+      const std::string where = "command '" + e.name + "' args[" + std::to_string(i) + "]";
+      if (spec.name.empty()) return missing(host, "command argument", "name");
+      if (!valid_name(spec.name)) return fail(TRELLIS_INVALID_ARGUMENT, where + ": bad name '" + spec.name + "'");
+      if (a.kind != TRELLIS_ARG_POSITIONAL && a.kind != TRELLIS_ARG_OPTION && a.kind != TRELLIS_ARG_FLAG) {
+        return fail(TRELLIS_INVALID_ARGUMENT, where + ": unknown kind " + std::to_string(a.kind));
+      }
+      if (std::any_of(e.args.begin(), e.args.end(), [&](const arg_spec& o) { return o.name == spec.name; })) {
+        return fail(TRELLIS_INVALID_ARGUMENT, where + ": '" + spec.name + "' declared twice");
+      }
+      if (spec.name == "help") return fail(TRELLIS_INVALID_ARGUMENT, where + ": 'help' is reserved");
+      spec.help = std::string(view(a.help));
+      spec.kind = a.kind;
+      spec.required = a.required != 0;
+      spec.multiple = a.multiple != 0;
+      spec.default_value = std::string(view(a.default_value));
+      if (spec.kind == TRELLIS_ARG_POSITIONAL) {
+        if (seen_optional_positional && spec.required) {
+          return fail(TRELLIS_INVALID_ARGUMENT, where + ": required positional after an optional one");
+        }
+        seen_optional_positional = seen_optional_positional || !spec.required || spec.multiple;
+      }
+      e.args.push_back(std::move(spec));
+    }
+    e.run = d.run;
+    e.cb = {d.user_data, d.destroy};
+    if (staged(host->staging->commands, e.name)) {
+      return fail(TRELLIS_ERROR, "command '" + e.name + "' is registered twice");
+    }
+    if (auto s = taken(host, contribution_kind::command, e.name, e.name); s != TRELLIS_OK) return s;
+    std::string key = e.name;
+    host->staging->commands.emplace(std::move(key), std::move(e));
+    return TRELLIS_OK;
+  });
+}
+
+trellis_status register_data_source(trellis_host host, const trellis_data_source_desc* raw) {
+  if (auto s = staging_check(host, raw, "data_source"); s != TRELLIS_OK) return s;
+  return guarded([&] {
+    trellis_data_source_desc d = read_desc(raw);
+    const char* kind = "data source";
+    if (view(d.name).empty()) return missing(host, kind, "name");
+    if (d.connect == nullptr) return missing(host, kind, "connect");
+    if (d.disconnect == nullptr) return missing(host, kind, "disconnect");
+    if (d.prepare == nullptr) return missing(host, kind, "prepare");
+    if (d.bind == nullptr) return missing(host, kind, "bind");
+    if (d.execute == nullptr) return missing(host, kind, "execute");
+    if (d.finalize == nullptr) return missing(host, kind, "finalize");
+    data_source_entry e;
+    e.plugin_id = host->plugin_id;
+    e.name = std::string(view(d.name));
+    if (!valid_name(e.name)) return fail(TRELLIS_INVALID_ARGUMENT, "data source name '" + e.name + "' is not valid");
+    e.summary = std::string(view(d.summary));
+    e.desc = d;
+    e.desc.name = {};
+    e.desc.summary = {};
+    if (staged(host->staging->data_sources, e.name)) {
+      return fail(TRELLIS_ERROR, "data source '" + e.name + "' is registered twice");
+    }
+    if (auto s = taken(host, contribution_kind::data_source, e.name, e.name); s != TRELLIS_OK) return s;
+    std::string key = e.name;
+    host->staging->data_sources.emplace(std::move(key), std::move(e));
+    return TRELLIS_OK;
+  });
+}
+
+trellis_status register_visualization(trellis_host host, const trellis_visualization_desc* raw) {
+  if (auto s = staging_check(host, raw, "visualization"); s != TRELLIS_OK) return s;
+  return guarded([&] {
+    trellis_visualization_desc d = read_desc(raw);
+    if (view(d.name).empty()) return missing(host, "visualization", "name");
+    if (d.render == nullptr) return missing(host, "visualization", "render");
+    visualization_entry e;
+    e.plugin_id = host->plugin_id;
+    e.name = std::string(view(d.name));
+    if (!valid_name(e.name)) return fail(TRELLIS_INVALID_ARGUMENT, "visualization name '" + e.name + "' is not valid");
+    e.summary = std::string(view(d.summary));
+    e.options_schema_json = view(d.options_schema_json).empty() ? "{}" : std::string(view(d.options_schema_json));
+    e.render = d.render;
+    e.cb = {d.user_data, d.destroy};
+    if (staged(host->staging->visualizations, e.name)) {
+      return fail(TRELLIS_ERROR, "visualization '" + e.name + "' is registered twice");
+    }
+    if (auto s = taken(host, contribution_kind::visualization, e.name, e.name); s != TRELLIS_OK) return s;
+    std::string key = e.name;
+    host->staging->visualizations.emplace(std::move(key), std::move(e));
+    return TRELLIS_OK;
+  });
+}
+
+// -- commands ----------------------------------------------------------------
+
+const std::vector<std::string>* find_arg(trellis_command_ctx ctx, trellis_str name) {
+  auto it = ctx->args->find(view(name));
+  return it == ctx->args->end() ? nullptr : &it->second;
+}
+
+bool declared(trellis_command_ctx ctx, std::string_view name) {
+  return std::any_of(ctx->command->args.begin(), ctx->command->args.end(),
+                     [&](const arg_spec& a) { return a.name == name; });
+}
+
+trellis_status command_arg_count(trellis_command_ctx ctx, trellis_str name, size_t* out_count) {
+  if (ctx == nullptr || out_count == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  return guarded([&] {
+    if (!declared(ctx, view(name))) {
+      return fail(TRELLIS_NOT_FOUND, "command '" + ctx->command->name + "' declares no argument '" +
+                                         std::string(view(name)) + "'");
+    }
+    const auto* values = find_arg(ctx, name);
+    *out_count = values == nullptr ? 0 : values->size();
+    return TRELLIS_OK;
+  });
+}
+
+trellis_status command_arg(trellis_command_ctx ctx, trellis_str name, size_t index, trellis_str* out_value) {
+  if (ctx == nullptr || out_value == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  return guarded([&] {
+    const auto* values = find_arg(ctx, name);
+    if (values == nullptr || index >= values->size()) {
+      return fail(TRELLIS_NOT_FOUND, "argument '" + std::string(view(name)) + "' has no value at index " +
+                                         std::to_string(index));
+    }
+    *out_value = str((*values)[index]);
+    return TRELLIS_OK;
+  });
+}
+
+trellis_status command_write(trellis_command_ctx ctx, int32_t stream, trellis_str data) {
+  if (ctx == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  if (stream != TRELLIS_STDOUT && stream != TRELLIS_STDERR) {
+    return fail(TRELLIS_INVALID_ARGUMENT, "stream must be TRELLIS_STDOUT or TRELLIS_STDERR");
+  }
+  return guarded([&] {
+    std::ostream& os = stream == TRELLIS_STDOUT ? *ctx->out : *ctx->err;
+    os.write(data.data, static_cast<std::streamsize>(data.size));
+    return os ? TRELLIS_OK : fail(TRELLIS_ERROR, "output stream failed");
+  });
+}
+
+// -- requests and responses --------------------------------------------------
+
+template <class Get>
+trellis_status get_field(trellis_request req, trellis_str* out, Get get) {
+  if (req == nullptr || req->request == nullptr || out == nullptr) {
+    return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  }
+  *out = str(get(*req->request));
+  return TRELLIS_OK;
+}
+
+trellis_status find_pair(const string_pairs& pairs, trellis_str name, trellis_str* out, bool case_insensitive) {
+  std::string_view n = view(name);
+  for (const auto& [k, v] : pairs) {
+    if (case_insensitive ? iequals(k, n) : k == n) {
+      *out = str(v);
+      return TRELLIS_OK;
+    }
+  }
+  return TRELLIS_NOT_FOUND;
+}
+
+template <class Member>
+trellis_status lookup(trellis_request req, trellis_str name, trellis_str* out, Member member, bool ci) {
+  if (req == nullptr || req->request == nullptr || out == nullptr) {
+    return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  }
+  return find_pair((*req->request).*member, name, out, ci);
+}
+
+trellis_status request_method(trellis_request r, trellis_str* o) {
+  return get_field(r, o, [](const page_request& q) -> const std::string& { return q.method; });
+}
+trellis_status request_path(trellis_request r, trellis_str* o) {
+  return get_field(r, o, [](const page_request& q) -> const std::string& { return q.path; });
+}
+trellis_status request_body(trellis_request r, trellis_str* o) {
+  return get_field(r, o, [](const page_request& q) -> const std::string& { return q.body; });
+}
+trellis_status request_path_param(trellis_request r, trellis_str n, trellis_str* o) {
+  return lookup(r, n, o, &page_request::path_params, false);
+}
+trellis_status request_query_param(trellis_request r, trellis_str n, trellis_str* o) {
+  return lookup(r, n, o, &page_request::query_params, false);
+}
+trellis_status request_header(trellis_request r, trellis_str n, trellis_str* o) {
+  return lookup(r, n, o, &page_request::headers, true);
+}
+trellis_status request_cookie(trellis_request r, trellis_str n, trellis_str* o) {
+  return lookup(r, n, o, &page_request::cookies, false);
+}
+
+trellis_status response_set_status(trellis_response res, int32_t status) {
+  if (res == nullptr || res->response == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  if (status < 100 || status > 599) {
+    return fail(TRELLIS_INVALID_ARGUMENT, "HTTP status " + std::to_string(status) + " is outside 100-599");
+  }
+  res->response->status = status;
+  return TRELLIS_OK;
+}
+
+// Headers the host owns: cookies are the session's business, hop-by-hop
+// headers the connection's (RFC 9110 section 7.6.1).
+constexpr std::array<std::string_view, 10> refused_headers = {
+    "set-cookie", "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+    "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"};
+
+bool valid_header_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  });
+}
+
+trellis_status response_set_header(trellis_response res, trellis_str name, trellis_str value) {
+  if (res == nullptr || res->response == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  return guarded([&] {
+    std::string_view n = view(name);
+    std::string_view v = view(value);
+    if (!valid_header_name(n)) return fail(TRELLIS_INVALID_ARGUMENT, "invalid header name '" + std::string(n) + "'");
+    if (v.find_first_of("\r\n") != std::string_view::npos || v.find('\0') != std::string_view::npos) {
+      return fail(TRELLIS_INVALID_ARGUMENT, "header '" + std::string(n) + "' value contains a line break or NUL");
+    }
+    for (std::string_view refused : refused_headers) {
+      if (iequals(n, refused)) {
+        return fail(TRELLIS_PERMISSION_DENIED, "header '" + std::string(n) + "' is set by the host only");
+      }
+    }
+    auto& headers = res->response->headers;
+    auto it = std::find_if(headers.begin(), headers.end(), [&](const auto& h) { return iequals(h.first, n); });
+    if (it != headers.end()) {
+      it->second = std::string(v);
+    } else {
+      headers.emplace_back(std::string(n), std::string(v));
+    }
+    return TRELLIS_OK;
+  });
+}
+
+trellis_status response_write(trellis_response res, trellis_str data) {
+  if (res == nullptr || res->response == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  return guarded([&] {
+    res->response->body.append(view(data));
+    return TRELLIS_OK;
+  });
+}
+
+// -- data-source sinks and renderings ------------------------------------------
+
+trellis_status sink_columns(trellis_row_sink sink, const trellis_column* columns, size_t count) {
+  if (sink == nullptr || (columns == nullptr && count > 0)) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  return guarded([&] {
+    sink->column_count = count;
+    return sink->callbacks.columns ? sink->callbacks.columns(columns, count) : TRELLIS_OK;
+  });
+}
+
+trellis_status sink_rows(trellis_row_sink sink, const trellis_value* values, size_t row_count) {
+  if (sink == nullptr || (values == nullptr && row_count > 0)) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  return guarded([&] {
+    return sink->callbacks.rows ? sink->callbacks.rows(values, row_count) : TRELLIS_OK;
+  });
+}
+
+trellis_status schema_add(trellis_schema_sink sink, trellis_schema_kind kind, trellis_str object_name,
+                          const trellis_column* column) {
+  if (sink == nullptr || column == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  if (kind != TRELLIS_SCHEMA_TABLE && kind != TRELLIS_SCHEMA_VIEW) {
+    return fail(TRELLIS_INVALID_ARGUMENT, "unknown schema kind " + std::to_string(kind));
+  }
+  return guarded([&] {
+    return sink->callbacks.add ? sink->callbacks.add(kind, view(object_name), *column) : TRELLIS_OK;
+  });
+}
+
+trellis_status render_set(trellis_render_out out, trellis_str mime_type, trellis_str body) {
+  if (out == nullptr || out->target == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  return guarded([&] {
+    if (view(mime_type).empty()) return fail(TRELLIS_INVALID_ARGUMENT, "rendering needs a MIME type");
+    out->target->mime_type = std::string(view(mime_type));
+    out->target->body = std::string(view(body));
+    return TRELLIS_OK;
+  });
+}
+
+trellis_host_api make_api() {
+  trellis_host_api api{};
+  api.struct_size = sizeof api;
+  api.abi_major = TRELLIS_ABI_MAJOR;
+  api.abi_minor = TRELLIS_ABI_MINOR;
+  api.host_version = str(host_version());
+  api.error_set = &error_set;
+  api.error_set_sqlstate = &error_set_sqlstate;
+  api.last_error = &last_error;
+  api.log = &log;
+  api.config_json = &config_json;
+  api.register_page = &register_page;
+  api.register_command = &register_command;
+  api.register_data_source = &register_data_source;
+  api.register_visualization = &register_visualization;
+  api.command_arg_count = &command_arg_count;
+  api.command_arg = &command_arg;
+  api.command_write = &command_write;
+  api.request_method = &request_method;
+  api.request_path = &request_path;
+  api.request_path_param = &request_path_param;
+  api.request_query_param = &request_query_param;
+  api.request_header = &request_header;
+  api.request_cookie = &request_cookie;
+  api.request_body = &request_body;
+  api.response_set_status = &response_set_status;
+  api.response_set_header = &response_set_header;
+  api.response_write = &response_write;
+  api.sink_columns = &sink_columns;
+  api.sink_rows = &sink_rows;
+  api.schema_add = &schema_add;
+  api.render_set = &render_set;
+  api.log_enabled = &log_enabled;
+  return api;
+}
+
+}  // namespace
+
+const trellis_host_api* host_api() {
+  static const trellis_host_api api = make_api();
+  return &api;
+}
+
+call_status call_page(const page_entry& page, const page_request& request, page_response& response) {
+  call_status result;
+  trellis_error_s err{&result};
+  trellis_request_s req{&request};
+  trellis_response_s res{&response};
+  try {
+    result.status = page.handle(page.cb.user_data, &req, &res, &err);
+  } catch (...) {
+    // Only a plugin that bypasses the SDK can get here; the exception crossed
+    // a C boundary, which is already undefined behaviour, but we keep serving.
+    result.status = TRELLIS_ERROR;
+    result.message = "exception escaped the page handler across the ABI";
+  }
+  if (!result.ok() && result.message.empty()) result.message = "handler returned status " + std::to_string(result.status);
+  return result;
+}
+
+int call_command(const command_entry& command, const command_args& args, std::ostream& out,
+                 std::ostream& err) {
+  call_status result;
+  trellis_error_s error{&result};
+  trellis_command_ctx_s ctx{&command, &args, &out, &err};
+  int32_t exit_code = 0;
+  try {
+    result.status = command.run(command.cb.user_data, &ctx, &exit_code, &error);
+  } catch (...) {
+    result.status = TRELLIS_ERROR;
+    result.message = "exception escaped the command across the ABI";
+  }
+  out.flush();
+  if (result.ok()) return exit_code;
+  std::string message = result.message.empty() ? "failed with status " + std::to_string(result.status) : result.message;
+  err << "trellis " << command.name << ": " << message << "\n";
+  if (result.status == TRELLIS_USAGE) {
+    err << "Run 'trellis " << command.name << " --help' for usage.\n";
+    return 2;
+  }
+  return exit_code != 0 ? exit_code : 1;
+}
+
+call_status call_render(const visualization_entry& viz, const trellis_dataset& data,
+                        std::string_view options_json, rendering& out) {
+  call_status result;
+  trellis_error_s err{&result};
+  trellis_render_out_s target{&out};
+  try {
+    result.status = viz.render(viz.cb.user_data, &data, str(options_json), &target, &err);
+  } catch (...) {
+    result.status = TRELLIS_ERROR;
+    result.message = "exception escaped the visualization across the ABI";
+  }
+  if (result.ok() && out.mime_type.empty()) {
+    result.status = TRELLIS_ERROR;
+    result.message = "visualization '" + viz.name + "' returned no rendering";
+  }
+  return result;
+}
+
+}  // namespace trellis::host

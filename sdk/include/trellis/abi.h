@@ -1,0 +1,392 @@
+/*
+ * trellis/abi.h -- the binary contract between the trellis host and its plugins.
+ *
+ * Plain C11. Nothing of C++ crosses this boundary: no exceptions, no RTTI, no
+ * standard library types. docs/abi.md explains the rules in prose; this header
+ * is the normative text.
+ *
+ * Versioning
+ *   TRELLIS_ABI_MAJOR must be equal in host and plugin. TRELLIS_ABI_MINOR of a
+ *   plugin may be lower than or equal to the host's: minors only append. Each
+ *   struct below that a side may grow starts with `struct_size`; the reader
+ *   of a struct looks only at the fields that fit in `struct_size` and treats
+ *   the rest as zero.
+ *
+ * Strings
+ *   trellis_str is UTF-8, not necessarily NUL-terminated. A string handed to a
+ *   host call is copied by the host before the call returns. A string the host
+ *   hands to a plugin stays valid until the callback that received it returns
+ *   (request data: until the page handler returns).
+ *
+ * Memory
+ *   Whoever allocates frees. Every descriptor carries `user_data` and an
+ *   optional `destroy(user_data)` that the host calls once, after the plugin's
+ *   shutdown, when the contribution is released. Plugin-owned handles
+ *   (connections, statements) are released by the plugin's own callbacks.
+ *
+ * Errors
+ *   Every call returns trellis_status. Plugin callbacks that can fail receive a
+ *   trellis_error handle; they attach a message with host_api->error_set before
+ *   returning a non-OK status. Host calls that fail leave a message retrievable
+ *   with host_api->last_error on the same thread.
+ *
+ * Threading contract
+ *   - trellis_plugin_def.init, .post_load and .shutdown run on the host's main
+ *     thread, one plugin at a time, never concurrently with anything else of
+ *     the same plugin.
+ *   - Command callbacks (trellis_command_desc.run) run on the main thread.
+ *   - Page handlers and visualization renders may run concurrently on any of
+ *     the host's I/O threads; they must be thread-safe and must not block for
+ *     long (no sleeping, no unbounded waits): a blocked handler holds an I/O
+ *     thread.
+ *   - Data-source callbacks on one connection are never concurrent with each
+ *     other; callbacks on different connections may run concurrently on any
+ *     thread. `cancel` is the exception: it may run on another thread while
+ *     `execute` runs on the same connection.
+ *   - The host API may be called from any thread, except register_* which is
+ *     only valid during init.
+ */
+#ifndef TRELLIS_ABI_H
+#define TRELLIS_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TRELLIS_ABI_MAJOR 1
+#define TRELLIS_ABI_MINOR 1
+
+/* The one symbol a plugin exports. */
+#define TRELLIS_ENTRY_SYMBOL "trellis_plugin_entry"
+
+/* Name of the ELF section that carries the manifest, readable without
+ * running plugin code. Its content is TRELLIS_MANIFEST_HEADER followed by
+ * the manifest JSON and a NUL. */
+#define TRELLIS_MANIFEST_SECTION "trellis_manifest"
+
+#define TRELLIS_ABI_STRINGIFY_(x) #x
+#define TRELLIS_ABI_STRINGIFY(x) TRELLIS_ABI_STRINGIFY_(x)
+#define TRELLIS_MANIFEST_HEADER                                           \
+  "trellis-manifest abi=" TRELLIS_ABI_STRINGIFY(TRELLIS_ABI_MAJOR) "." \
+      TRELLIS_ABI_STRINGIFY(TRELLIS_ABI_MINOR) "\n"
+
+#if defined(_WIN32)
+#define TRELLIS_EXPORT __declspec(dllexport)
+#else
+#define TRELLIS_EXPORT __attribute__((visibility("default")))
+#endif
+
+/* Embeds the manifest JSON (a string literal) in the plugin binary. Use once
+ * per plugin, at file scope. */
+#if defined(__clang__) || defined(__GNUC__)
+#define TRELLIS_MANIFEST(json_literal)                                     \
+  __attribute__((section(TRELLIS_MANIFEST_SECTION), used)) const char \
+      trellis_embedded_manifest[] = TRELLIS_MANIFEST_HEADER json_literal
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Status codes. An int32_t, not an enum, so its size never depends on the   */
+/* compiler. Values are stable; new codes are only appended.                 */
+
+typedef int32_t trellis_status;
+#define TRELLIS_OK 0
+#define TRELLIS_ERROR 1             /* generic failure; see the message */
+#define TRELLIS_INVALID_ARGUMENT 2  /* a parameter was wrong; message names it */
+#define TRELLIS_NOT_FOUND 3
+#define TRELLIS_PERMISSION_DENIED 4
+#define TRELLIS_UNSUPPORTED 5       /* the callee does not implement this */
+#define TRELLIS_CANCELLED 6         /* stopped on request (cancel, sink refused) */
+#define TRELLIS_LIMIT_EXCEEDED 7    /* a configured limit (rows, size, time) */
+#define TRELLIS_USAGE 8             /* command-line usage error */
+
+/* ------------------------------------------------------------------------ */
+/* Basic types                                                               */
+
+typedef struct trellis_str {
+  const char* data; /* UTF-8; may be NULL when size is 0 */
+  size_t size;
+} trellis_str;
+
+/* Distinct incomplete handle types. All are owned by the host unless noted. */
+typedef struct trellis_host_s* trellis_host;         /* one per loaded plugin */
+typedef struct trellis_error_s* trellis_error;       /* where a callback puts its message */
+typedef struct trellis_request_s* trellis_request;   /* an HTTP request, read-only */
+typedef struct trellis_response_s* trellis_response; /* the HTTP response being built */
+typedef struct trellis_command_ctx_s* trellis_command_ctx; /* one command invocation */
+typedef struct trellis_row_sink_s* trellis_row_sink;       /* receives query results */
+typedef struct trellis_schema_sink_s* trellis_schema_sink; /* receives schema objects */
+typedef struct trellis_render_out_s* trellis_render_out;   /* receives a rendering */
+/* Plugin-owned handles for data sources. */
+typedef struct trellis_ds_connection_s* trellis_ds_connection;
+typedef struct trellis_ds_statement_s* trellis_ds_statement;
+
+/* Log levels, as in spdlog. */
+typedef int32_t trellis_log_level;
+#define TRELLIS_LOG_TRACE 0
+#define TRELLIS_LOG_DEBUG 1
+#define TRELLIS_LOG_INFO 2
+#define TRELLIS_LOG_WARN 3
+#define TRELLIS_LOG_ERROR 4
+#define TRELLIS_LOG_CRITICAL 5
+
+/* ------------------------------------------------------------------------ */
+/* Values and data sets (data sources and visualizations)                    */
+
+typedef int32_t trellis_value_type;
+#define TRELLIS_VALUE_NULL 0
+#define TRELLIS_VALUE_INT64 1
+#define TRELLIS_VALUE_DOUBLE 2
+#define TRELLIS_VALUE_TEXT 3
+#define TRELLIS_VALUE_BLOB 4
+
+typedef struct trellis_value {
+  trellis_value_type type;
+  int32_t reserved; /* zero */
+  union {
+    int64_t i64;
+    double f64;
+    trellis_str bytes; /* TEXT (UTF-8) and BLOB */
+  } as;
+} trellis_value;
+
+typedef struct trellis_column {
+  trellis_str name;
+  trellis_value_type type; /* declared or inferred type; NULL when unknown */
+  int32_t reserved;        /* zero */
+  trellis_str decl_type;   /* the driver's type name, e.g. "VARCHAR(20)"; may be empty */
+} trellis_column;
+
+/* A data set handed to a visualization: row-major, row_count * column_count
+ * values. Valid until the callback returns. */
+typedef struct trellis_dataset {
+  size_t struct_size;
+  const trellis_column* columns;
+  size_t column_count;
+  const trellis_value* values;
+  size_t row_count;
+} trellis_dataset;
+
+/* ------------------------------------------------------------------------ */
+/* Contribution descriptors. Each starts with struct_size. The host copies   */
+/* every field during register_*; the plugin may free or reuse the struct    */
+/* and its strings afterwards (but not user_data).                           */
+
+/* -- Page: an HTTP route handler mounted under /<plugin-id>/ -------------- */
+typedef struct trellis_page_desc {
+  size_t struct_size;
+  trellis_str method;     /* required: "GET", "POST", ... */
+  trellis_str path;       /* required: pattern relative to /<plugin-id>, "/items/{id}" */
+  trellis_str permission; /* "plugin-id.resource:action"; empty = public */
+  trellis_str menu_title; /* non-empty: the page gets a navigation entry */
+  void* user_data;
+  void (*destroy)(void* user_data); /* optional */
+  /* required. Fill `res` through the host API. Returning non-OK yields a 500
+   * with a generic message; the error message goes to the log. */
+  trellis_status (*handle)(void* user_data, trellis_request req, trellis_response res,
+                           trellis_error err);
+  /* -- appended in 1.1 -- */
+  int32_t menu_order; /* entries sort by (menu_order, menu_title); default 0 */
+  int32_t reserved;   /* zero */
+} trellis_page_desc;
+
+/* -- CLI command: `trellis <name> [args...]` ------------------------------ */
+typedef int32_t trellis_arg_kind;
+#define TRELLIS_ARG_POSITIONAL 0 /* `trellis cmd VALUE` */
+#define TRELLIS_ARG_OPTION 1     /* `--name VALUE` */
+#define TRELLIS_ARG_FLAG 2       /* `--name`, value "true" when given */
+
+/* One argument of a command. Arrays of these are strided by the first
+ * element's struct_size; all elements of one array have the same size. */
+typedef struct trellis_arg_desc {
+  size_t struct_size;
+  trellis_str name; /* required: letters, digits, '-' and '_' */
+  trellis_str help;
+  trellis_arg_kind kind;
+  int32_t required; /* non-zero: usage error when missing */
+  int32_t multiple; /* non-zero: may be given more than once */
+  int32_t reserved; /* zero */
+  trellis_str default_value; /* used when not given; empty = none */
+} trellis_arg_desc;
+
+typedef struct trellis_command_desc {
+  size_t struct_size;
+  trellis_str name;        /* required: the word after `trellis` */
+  trellis_str summary;     /* required: one line for `trellis --help` */
+  trellis_str description; /* longer text for `trellis <name> --help` */
+  trellis_str permission;  /* for commands that act on the server; empty = local */
+  const trellis_arg_desc* args; /* may be NULL when arg_count is 0 */
+  size_t arg_count;
+  void* user_data;
+  void (*destroy)(void* user_data);
+  /* required. Arguments were parsed and validated by the host against
+   * `args`; read them with host_api->command_arg. *out_exit_code is the
+   * process exit code (0 ok, 1 failure, 2 usage). */
+  trellis_status (*run)(void* user_data, trellis_command_ctx ctx, int32_t* out_exit_code,
+                        trellis_error err);
+} trellis_command_desc;
+
+/* -- Data source: a driver that sources in the config refer to by name ---- */
+typedef struct trellis_data_source_desc {
+  size_t struct_size;
+  trellis_str name;    /* required: the driver name, e.g. "sqlite" */
+  trellis_str summary;
+  void* user_data;
+  void (*destroy)(void* user_data);
+  /* required. config_json is the source's [sources.NAME] table as JSON, with
+   * secrets already resolved. */
+  trellis_status (*connect)(void* user_data, trellis_str config_json,
+                            trellis_ds_connection* out_conn, trellis_error err);
+  void (*disconnect)(void* user_data, trellis_ds_connection conn); /* required */
+  /* required. Named parameters are written `:name` in sql. */
+  trellis_status (*prepare)(void* user_data, trellis_ds_connection conn, trellis_str sql,
+                            trellis_ds_statement* out_stmt, trellis_error err);
+  /* required. name is without the leading ':'. */
+  trellis_status (*bind)(void* user_data, trellis_ds_statement stmt, trellis_str name,
+                         const trellis_value* value, trellis_error err);
+  /* required. Reports columns with host_api->sink_columns, then rows in
+   * batches with host_api->sink_rows; stops early when a sink call returns
+   * TRELLIS_CANCELLED and returns that status. */
+  trellis_status (*execute)(void* user_data, trellis_ds_statement stmt, trellis_row_sink sink,
+                            trellis_error err);
+  void (*finalize)(void* user_data, trellis_ds_statement stmt); /* required */
+  /* optional; may run on another thread during execute. */
+  trellis_status (*cancel)(void* user_data, trellis_ds_connection conn);
+  /* optional. Reports tables, views and columns with host_api->schema_add. */
+  trellis_status (*schema)(void* user_data, trellis_ds_connection conn, trellis_schema_sink sink,
+                           trellis_error err);
+  /* optional. OK when the connection is usable. */
+  trellis_status (*health)(void* user_data, trellis_ds_connection conn, trellis_error err);
+} trellis_data_source_desc;
+
+/* -- Visualization: renders a data set ------------------------------------ */
+typedef struct trellis_visualization_desc {
+  size_t struct_size;
+  trellis_str name;    /* required: the type, e.g. "bar" */
+  trellis_str summary;
+  trellis_str options_schema_json; /* JSON object: option name -> {type, default, description} */
+  void* user_data;
+  void (*destroy)(void* user_data);
+  /* required. Produces the rendering with host_api->render_set. */
+  trellis_status (*render)(void* user_data, const trellis_dataset* data, trellis_str options_json,
+                           trellis_render_out out, trellis_error err);
+} trellis_visualization_desc;
+
+/* Schema object kinds for host_api->schema_add. */
+typedef int32_t trellis_schema_kind;
+#define TRELLIS_SCHEMA_TABLE 0
+#define TRELLIS_SCHEMA_VIEW 1
+
+/* Output streams for host_api->command_write. */
+#define TRELLIS_STDOUT 1
+#define TRELLIS_STDERR 2
+
+/* ------------------------------------------------------------------------ */
+/* Host services. APPEND ONLY: new functions go at the end, with a comment    */
+/* naming the minor that added them. A plugin checks struct_size (or the     */
+/* host's minor) before calling a function added after its own minor.        */
+
+typedef struct trellis_host_api {
+  size_t struct_size;
+  uint32_t abi_major; /* the host's */
+  uint32_t abi_minor;
+  trellis_str host_version; /* "1.2.3" */
+
+  /* Errors */
+  void (*error_set)(trellis_error err, trellis_str message);
+  /* SQLSTATE (5 characters) for data-source errors. */
+  void (*error_set_sqlstate)(trellis_error err, trellis_str sqlstate);
+  /* The message of the last failed host call on this thread; empty if none. */
+  trellis_str (*last_error)(trellis_host host);
+
+  /* Logging: goes to this plugin's logger; every line carries the plugin id. */
+  void (*log)(trellis_host host, trellis_log_level level, trellis_str message);
+
+  /* This plugin's configuration ([plugin.<id>] in trellis.toml, validated
+   * against the manifest's config schema, defaults applied) as a JSON object. */
+  trellis_status (*config_json)(trellis_host host, trellis_str* out_json);
+
+  /* Registration; valid only during init. Fails with INVALID_ARGUMENT when a
+   * required field is empty (message names the field) and with ERROR when
+   * the name is already taken (message names the other plugin). */
+  trellis_status (*register_page)(trellis_host host, const trellis_page_desc* desc);
+  trellis_status (*register_command)(trellis_host host, const trellis_command_desc* desc);
+  trellis_status (*register_data_source)(trellis_host host, const trellis_data_source_desc* desc);
+  trellis_status (*register_visualization)(trellis_host host,
+                                           const trellis_visualization_desc* desc);
+
+  /* Commands. Arguments by name; index < count for repeated ones. */
+  trellis_status (*command_arg_count)(trellis_command_ctx ctx, trellis_str name,
+                                      size_t* out_count);
+  trellis_status (*command_arg)(trellis_command_ctx ctx, trellis_str name, size_t index,
+                                trellis_str* out_value);
+  trellis_status (*command_write)(trellis_command_ctx ctx, int32_t stream, trellis_str data);
+
+  /* Requests. Every out string is valid until the handler returns. Lookups
+   * that find nothing return NOT_FOUND. */
+  trellis_status (*request_method)(trellis_request req, trellis_str* out_method);
+  trellis_status (*request_path)(trellis_request req, trellis_str* out_path);
+  trellis_status (*request_path_param)(trellis_request req, trellis_str name,
+                                       trellis_str* out_value);
+  trellis_status (*request_query_param)(trellis_request req, trellis_str name,
+                                        trellis_str* out_value); /* decoded */
+  trellis_status (*request_header)(trellis_request req, trellis_str name,
+                                   trellis_str* out_value); /* case-insensitive */
+  trellis_status (*request_cookie)(trellis_request req, trellis_str name, trellis_str* out_value);
+  trellis_status (*request_body)(trellis_request req, trellis_str* out_body);
+
+  /* Responses. set_header refuses Set-Cookie and hop-by-hop headers with
+   * PERMISSION_DENIED. write appends to the body; the host may send what was
+   * written so far in chunks. */
+  trellis_status (*response_set_status)(trellis_response res, int32_t status);
+  trellis_status (*response_set_header)(trellis_response res, trellis_str name,
+                                        trellis_str value);
+  trellis_status (*response_write)(trellis_response res, trellis_str data);
+
+  /* Data-source result sinks. values is row-major, row_count * column_count. */
+  trellis_status (*sink_columns)(trellis_row_sink sink, const trellis_column* columns,
+                                 size_t column_count);
+  trellis_status (*sink_rows)(trellis_row_sink sink, const trellis_value* values,
+                              size_t row_count);
+  /* Adds one column of a table or view; call once per column, in order. */
+  trellis_status (*schema_add)(trellis_schema_sink sink, trellis_schema_kind kind,
+                               trellis_str object_name, const trellis_column* column);
+
+  /* Visualization output: the MIME type ("image/svg+xml", "text/html",
+   * "application/vnd.trellis.chart+json") and the body. */
+  trellis_status (*render_set)(trellis_render_out out, trellis_str mime_type, trellis_str body);
+
+  /* -- appended in 1.1 -- */
+  /* Non-zero when a message at `level` would be written by this plugin's
+   * logger, so a plugin can skip formatting it. */
+  int32_t (*log_enabled)(trellis_host host, trellis_log_level level);
+} trellis_host_api;
+
+/* ------------------------------------------------------------------------ */
+/* The plugin definition returned by the entry symbol. Its first three       */
+/* fields never move, so any host can read any plugin's version.             */
+
+typedef struct trellis_plugin_def {
+  size_t struct_size;
+  uint32_t abi_major; /* TRELLIS_ABI_MAJOR the plugin was built with */
+  uint32_t abi_minor;
+  /* required. Registers contributions through api. *out_state is passed to
+   * post_load and shutdown. A non-OK status rejects the plugin; anything it
+   * registered is withdrawn. */
+  trellis_status (*init)(trellis_host host, const trellis_host_api* api, void** out_state,
+                         trellis_error err);
+  /* optional; runs after every plugin was initialised, in load order. */
+  trellis_status (*post_load)(void* state, trellis_error err);
+  /* optional; runs in reverse load order before the host exits. */
+  void (*shutdown)(void* state);
+} trellis_plugin_def;
+
+typedef const trellis_plugin_def* (*trellis_plugin_entry_fn)(void);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* TRELLIS_ABI_H */

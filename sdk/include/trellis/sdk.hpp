@@ -1,0 +1,493 @@
+// trellis/sdk.hpp -- the header-only C++20 wrapper over trellis/abi.h.
+//
+// Everything here is compiled into the plugin, so nothing in this file is
+// part of the binary contract: only abi.h is. Every callback the host calls
+// goes through one noexcept trampoline (detail::guard) that turns exceptions
+// into a status plus message. Every wrapper converts back to its raw C handle.
+//
+// A complete plugin:
+//
+//   #include <trellis/sdk.hpp>
+//   static void setup(trellis::plugin& p) {
+//     p.add_command({.name = "hello", .summary = "Print a greeting"},
+//                   [](trellis::command& cmd) { cmd.out("hello\n"); return 0; });
+//   }
+//   TRELLIS_PLUGIN(R"({"id": "hello", "version": "1.0.0",
+//                      "contributions": {"commands": ["hello"]}})", setup)
+#ifndef TRELLIS_SDK_HPP
+#define TRELLIS_SDK_HPP
+
+#include <trellis/abi.h>
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace trellis {
+
+/// Views a C string slice; never copies.
+inline std::string_view to_view(trellis_str s) noexcept {
+  return s.size == 0 ? std::string_view{} : std::string_view{s.data, s.size};
+}
+/// Borrows a string_view as a C slice; the view must outlive the call.
+inline trellis_str to_str(std::string_view s) noexcept { return {s.data(), s.size()}; }
+
+/// An error with a status code. Thrown by wrappers when a host call fails;
+/// plugins throw it to return a specific status from a callback.
+class error : public std::runtime_error {
+ public:
+  explicit error(const std::string& message, trellis_status code = TRELLIS_ERROR)
+      : std::runtime_error(message), code_(code) {}
+  trellis_status code() const noexcept { return code_; }
+
+ private:
+  trellis_status code_;
+};
+
+/// Thrown by a command to exit with status 2 and a message naming what was wrong.
+class usage_error : public error {
+ public:
+  explicit usage_error(const std::string& message) : error(message, TRELLIS_USAGE) {}
+};
+
+enum class log_level : trellis_log_level {
+  trace = TRELLIS_LOG_TRACE,
+  debug = TRELLIS_LOG_DEBUG,
+  info = TRELLIS_LOG_INFO,
+  warn = TRELLIS_LOG_WARN,
+  error = TRELLIS_LOG_ERROR,
+  critical = TRELLIS_LOG_CRITICAL,
+};
+
+namespace detail {
+
+// What every wrapper needs to call back into the host.
+struct context {
+  trellis_host host = nullptr;
+  const trellis_host_api* api = nullptr;
+};
+
+inline void set_error(const trellis_host_api* api, trellis_error err, const char* message) noexcept {
+  if (api != nullptr && err != nullptr) api->error_set(err, trellis_str{message, std::char_traits<char>::length(message)});
+}
+
+// The one trampoline: runs f, converts any exception into a status + message.
+template <class F>
+trellis_status guard(const trellis_host_api* api, trellis_error err, F&& f) noexcept {
+  try {
+    std::forward<F>(f)();
+    return TRELLIS_OK;
+  } catch (const error& e) {
+    set_error(api, err, e.what());
+    return e.code() == TRELLIS_OK ? TRELLIS_ERROR : e.code();
+  } catch (const std::exception& e) {
+    try {
+      set_error(api, err, (std::string("uncaught exception: ") + e.what()).c_str());
+    } catch (...) {
+      set_error(api, err, "uncaught exception (and out of memory describing it)");
+    }
+    return TRELLIS_ERROR;
+  } catch (...) {
+    set_error(api, err, "uncaught exception of unknown type");
+    return TRELLIS_ERROR;
+  }
+}
+
+// Throws trellis::error carrying the host's message when a host call failed.
+inline void check(const context& ctx, trellis_status status, std::string_view what) {
+  if (status == TRELLIS_OK) return;
+  std::string message(what);
+  std::string_view detail = to_view(ctx.api->last_error(ctx.host));
+  if (!detail.empty()) message.append(": ").append(detail);
+  throw error(message, status);
+}
+
+// Reads an optional string from a host lookup: NOT_FOUND -> nullopt.
+template <class Lookup>
+std::optional<std::string_view> lookup(const context& ctx, Lookup&& call, std::string_view what) {
+  trellis_str out{};
+  trellis_status s = std::forward<Lookup>(call)(&out);
+  if (s == TRELLIS_NOT_FOUND) return std::nullopt;
+  check(ctx, s, what);
+  return to_view(out);
+}
+
+// Owns a plugin-side callback; handed to the host as user_data, freed by destroy.
+template <class Fn>
+struct holder {
+  context ctx;
+  Fn fn;
+  static void destroy(void* p) noexcept { delete static_cast<holder*>(p); }
+};
+
+}  // namespace detail
+
+/// The HTTP request a page handler receives. Views stay valid until the handler returns.
+class request {
+ public:
+  request(detail::context ctx, trellis_request raw) : ctx_(ctx), raw_(raw) {}
+  std::string_view method() const { return get(ctx_.api->request_method, "request method"); }
+  std::string_view path() const { return get(ctx_.api->request_path, "request path"); }
+  std::string_view body() const { return get(ctx_.api->request_body, "request body"); }
+  /// A `{name}` parameter of the route pattern.
+  std::optional<std::string_view> param(std::string_view name) const {
+    return find(ctx_.api->request_path_param, name, "path parameter");
+  }
+  /// A decoded query-string parameter.
+  std::optional<std::string_view> query(std::string_view name) const {
+    return find(ctx_.api->request_query_param, name, "query parameter");
+  }
+  /// A header, looked up case-insensitively.
+  std::optional<std::string_view> header(std::string_view name) const {
+    return find(ctx_.api->request_header, name, "header");
+  }
+  std::optional<std::string_view> cookie(std::string_view name) const {
+    return find(ctx_.api->request_cookie, name, "cookie");
+  }
+  trellis_request raw() const noexcept { return raw_; }
+  operator trellis_request() const noexcept { return raw_; }  // NOLINT(google-explicit-constructor)
+
+ private:
+  using getter = trellis_status (*)(trellis_request, trellis_str*);
+  using finder = trellis_status (*)(trellis_request, trellis_str, trellis_str*);
+  std::string_view get(getter fn, std::string_view what) const {
+    trellis_str out{};
+    detail::check(ctx_, fn(raw_, &out), what);
+    return to_view(out);
+  }
+  std::optional<std::string_view> find(finder fn, std::string_view name, std::string_view what) const {
+    return detail::lookup(ctx_, [&](trellis_str* out) { return fn(raw_, to_str(name), out); }, what);
+  }
+  detail::context ctx_;
+  trellis_request raw_;
+};
+
+/// The HTTP response a page handler fills.
+class response {
+ public:
+  response(detail::context ctx, trellis_response raw) : ctx_(ctx), raw_(raw) {}
+  response& status(int code) {
+    detail::check(ctx_, ctx_.api->response_set_status(raw_, code), "set status");
+    return *this;
+  }
+  /// Throws when the host refuses the header (Set-Cookie, hop-by-hop headers).
+  response& header(std::string_view name, std::string_view value) {
+    detail::check(ctx_, ctx_.api->response_set_header(raw_, to_str(name), to_str(value)),
+                  "set header");
+    return *this;
+  }
+  response& write(std::string_view data) {
+    detail::check(ctx_, ctx_.api->response_write(raw_, to_str(data)), "write body");
+    return *this;
+  }
+  response& text(std::string_view body) {
+    return header("Content-Type", "text/plain; charset=utf-8").write(body);
+  }
+  response& json(std::string_view body) {
+    return header("Content-Type", "application/json").write(body);
+  }
+  trellis_response raw() const noexcept { return raw_; }
+  operator trellis_response() const noexcept { return raw_; }  // NOLINT(google-explicit-constructor)
+
+ private:
+  detail::context ctx_;
+  trellis_response raw_;
+};
+
+/// One argument of a command, declared as data so the host parses and documents it.
+struct arg {
+  std::string name;
+  std::string help;
+  trellis_arg_kind kind = TRELLIS_ARG_OPTION;
+  bool required = false;
+  bool multiple = false;
+  std::string default_value;
+
+  static arg positional(std::string name, std::string help, bool required = true) {
+    return {std::move(name), std::move(help), TRELLIS_ARG_POSITIONAL, required, false, {}};
+  }
+  static arg option(std::string name, std::string help, std::string default_value = {}) {
+    return {std::move(name), std::move(help), TRELLIS_ARG_OPTION, false, false,
+            std::move(default_value)};
+  }
+  static arg flag(std::string name, std::string help) {
+    return {std::move(name), std::move(help), TRELLIS_ARG_FLAG, false, false, {}};
+  }
+};
+
+/// A running command: its parsed arguments and its output streams.
+class command {
+ public:
+  command(detail::context ctx, trellis_command_ctx raw) : ctx_(ctx), raw_(raw) {}
+  /// The first value of an argument (or its default); nullopt when absent.
+  std::optional<std::string_view> get(std::string_view name) const {
+    if (count(name) == 0) return std::nullopt;
+    return at(name, 0);
+  }
+  /// Every value of a repeatable argument, in order.
+  std::vector<std::string_view> all(std::string_view name) const {
+    std::vector<std::string_view> values;
+    const std::size_t n = count(name);
+    values.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) values.push_back(at(name, i));
+    return values;
+  }
+  /// Whether a flag was given.
+  bool flag(std::string_view name) const { return count(name) > 0; }
+  void out(std::string_view text) const { write(TRELLIS_STDOUT, text); }
+  void err(std::string_view text) const { write(TRELLIS_STDERR, text); }
+  trellis_command_ctx raw() const noexcept { return raw_; }
+  operator trellis_command_ctx() const noexcept { return raw_; }  // NOLINT(google-explicit-constructor)
+
+ private:
+  std::size_t count(std::string_view name) const {
+    std::size_t n = 0;
+    detail::check(ctx_, ctx_.api->command_arg_count(raw_, to_str(name), &n), "argument count");
+    return n;
+  }
+  std::string_view at(std::string_view name, std::size_t index) const {
+    trellis_str out{};
+    detail::check(ctx_, ctx_.api->command_arg(raw_, to_str(name), index, &out), "argument");
+    return to_view(out);
+  }
+  void write(int32_t stream, std::string_view text) const {
+    detail::check(ctx_, ctx_.api->command_write(raw_, stream, to_str(text)), "write output");
+  }
+  detail::context ctx_;
+  trellis_command_ctx raw_;
+};
+
+struct page_options {
+  std::string method = "GET";
+  std::string path;        ///< relative to /<plugin-id>, e.g. "/items/{id}"
+  std::string permission;  ///< empty = public
+  std::string menu;        ///< non-empty: a navigation entry with this title
+  int menu_order = 0;
+};
+
+struct command_options {
+  std::string name;
+  std::string summary;
+  std::string description;
+  std::string permission;
+  std::vector<arg> args;
+};
+
+struct visualization_options {
+  std::string name;
+  std::string summary;
+  std::string options_schema_json = "{}";
+};
+
+/// What a visualization receives: a read-only view of columns and rows.
+class dataset {
+ public:
+  explicit dataset(const trellis_dataset& raw) : raw_(raw) {}
+  std::size_t column_count() const noexcept { return raw_.column_count; }
+  std::size_t row_count() const noexcept { return raw_.row_count; }
+  std::string_view column_name(std::size_t c) const { return to_view(raw_.columns[c].name); }
+  const trellis_value& at(std::size_t row, std::size_t col) const {
+    return raw_.values[row * raw_.column_count + col];
+  }
+  const trellis_dataset& raw() const noexcept { return raw_; }
+
+ private:
+  const trellis_dataset& raw_;
+};
+
+/// The output of a visualization.
+struct rendering {
+  std::string mime_type;
+  std::string body;
+};
+
+using page_handler = std::function<void(request&, response&)>;
+using command_handler = std::function<int(command&)>;
+using render_handler = std::function<rendering(const dataset&, std::string_view options_json)>;
+
+namespace detail {
+struct plugin_state {
+  context ctx;
+  std::vector<std::function<void()>> post_load;
+  std::vector<std::function<void()>> shutdown;
+};
+}  // namespace detail
+
+/// The plugin's view of the host during setup. Keep a copy to log later.
+class plugin {
+ public:
+  explicit plugin(detail::plugin_state* state) : state_(state) {}
+
+  void log(log_level level, std::string_view message) const {
+    ctx().api->log(ctx().host, static_cast<trellis_log_level>(level), to_str(message));
+  }
+  void info(std::string_view message) const { log(log_level::info, message); }
+  void warn(std::string_view message) const { log(log_level::warn, message); }
+  void error(std::string_view message) const { log(log_level::error, message); }
+
+  /// This plugin's validated configuration, as a JSON object.
+  std::string config_json() const {
+    trellis_str out{};
+    detail::check(ctx(), ctx().api->config_json(ctx().host, &out), "read configuration");
+    return std::string(to_view(out));
+  }
+
+  /// Registers a page; throws with the host's reason when it is refused.
+  void add_page(const page_options& o, page_handler fn) {
+    using holder = detail::holder<page_handler>;
+    auto h = std::make_unique<holder>(holder{ctx(), std::move(fn)});
+    trellis_page_desc d{};
+    d.struct_size = sizeof d;
+    d.method = to_str(o.method);
+    d.path = to_str(o.path);
+    d.permission = to_str(o.permission);
+    d.menu_title = to_str(o.menu);
+    d.menu_order = o.menu_order;
+    d.user_data = h.get();
+    d.destroy = &holder::destroy;
+    d.handle = [](void* ud, trellis_request rq, trellis_response rs, trellis_error err) noexcept {
+      auto* self = static_cast<holder*>(ud);
+      return detail::guard(self->ctx.api, err, [&] {
+        request req(self->ctx, rq);
+        response res(self->ctx, rs);
+        self->fn(req, res);
+      });
+    };
+    detail::check(ctx(), ctx().api->register_page(ctx().host, &d), "register page " + o.path);
+    (void)h.release();  // the host owns it now and frees it through destroy
+  }
+
+  /// Registers a command; the handler returns the exit code.
+  void add_command(const command_options& o, command_handler fn) {
+    using holder = detail::holder<command_handler>;
+    auto h = std::make_unique<holder>(holder{ctx(), std::move(fn)});
+    std::vector<trellis_arg_desc> args;
+    args.reserve(o.args.size());
+    for (const arg& a : o.args) {
+      trellis_arg_desc ad{};
+      ad.struct_size = sizeof ad;
+      ad.name = to_str(a.name);
+      ad.help = to_str(a.help);
+      ad.kind = a.kind;
+      ad.required = a.required ? 1 : 0;
+      ad.multiple = a.multiple ? 1 : 0;
+      ad.default_value = to_str(a.default_value);
+      args.push_back(ad);
+    }
+    trellis_command_desc d{};
+    d.struct_size = sizeof d;
+    d.name = to_str(o.name);
+    d.summary = to_str(o.summary);
+    d.description = to_str(o.description);
+    d.permission = to_str(o.permission);
+    d.args = args.data();
+    d.arg_count = args.size();
+    d.user_data = h.get();
+    d.destroy = &holder::destroy;
+    d.run = [](void* ud, trellis_command_ctx c, int32_t* out_exit, trellis_error err) noexcept {
+      auto* self = static_cast<holder*>(ud);
+      return detail::guard(self->ctx.api, err, [&] {
+        command cmd(self->ctx, c);
+        *out_exit = self->fn(cmd);
+      });
+    };
+    detail::check(ctx(), ctx().api->register_command(ctx().host, &d), "register command " + o.name);
+    (void)h.release();
+  }
+
+  /// Registers a visualization type.
+  void add_visualization(const visualization_options& o, render_handler fn) {
+    using holder = detail::holder<render_handler>;
+    auto h = std::make_unique<holder>(holder{ctx(), std::move(fn)});
+    trellis_visualization_desc d{};
+    d.struct_size = sizeof d;
+    d.name = to_str(o.name);
+    d.summary = to_str(o.summary);
+    d.options_schema_json = to_str(o.options_schema_json);
+    d.user_data = h.get();
+    d.destroy = &holder::destroy;
+    d.render = [](void* ud, const trellis_dataset* data, trellis_str options,
+                  trellis_render_out out, trellis_error err) noexcept {
+      auto* self = static_cast<holder*>(ud);
+      return detail::guard(self->ctx.api, err, [&] {
+        rendering r = self->fn(dataset(*data), to_view(options));
+        detail::check(self->ctx,
+                      self->ctx.api->render_set(out, to_str(r.mime_type), to_str(r.body)),
+                      "set rendering");
+      });
+    };
+    detail::check(ctx(), ctx().api->register_visualization(ctx().host, &d),
+                  "register visualization " + o.name);
+    (void)h.release();
+  }
+
+  /// Runs after every plugin finished setup.
+  void on_post_load(std::function<void()> fn) { state_->post_load.push_back(std::move(fn)); }
+  /// Runs at shutdown, in reverse order of registration.
+  void on_shutdown(std::function<void()> fn) { state_->shutdown.push_back(std::move(fn)); }
+
+  trellis_host raw() const noexcept { return ctx().host; }
+  const trellis_host_api* api() const noexcept { return ctx().api; }
+  operator trellis_host() const noexcept { return ctx().host; }  // NOLINT(google-explicit-constructor)
+
+ private:
+  const detail::context& ctx() const noexcept { return state_->ctx; }
+  detail::plugin_state* state_;
+};
+
+namespace detail {
+
+template <void (*Setup)(plugin&)>
+struct entry {
+  static trellis_status init(trellis_host host, const trellis_host_api* api, void** out_state,
+                             trellis_error err) noexcept {
+    return guard(api, err, [&] {
+      auto state = std::make_unique<plugin_state>();
+      state->ctx = {host, api};
+      plugin p(state.get());
+      Setup(p);
+      *out_state = state.release();
+    });
+  }
+  static trellis_status post_load(void* state, trellis_error err) noexcept {
+    auto* st = static_cast<plugin_state*>(state);
+    return guard(st->ctx.api, err, [&] {
+      for (auto& fn : st->post_load) fn();
+    });
+  }
+  static void shutdown(void* state) noexcept {
+    std::unique_ptr<plugin_state> st(static_cast<plugin_state*>(state));
+    for (auto it = st->shutdown.rbegin(); it != st->shutdown.rend(); ++it) {
+      try {
+        (*it)();
+      } catch (...) {  // NOLINT(bugprone-empty-catch): shutdown must go on
+      }
+    }
+  }
+  static const trellis_plugin_def* def() noexcept {
+    static const trellis_plugin_def d{sizeof(trellis_plugin_def), TRELLIS_ABI_MAJOR,
+                                      TRELLIS_ABI_MINOR, &init, &post_load, &shutdown};
+    return &d;
+  }
+};
+
+}  // namespace detail
+}  // namespace trellis
+
+/// Emits the manifest section and the entry symbol. SETUP is a function
+/// `void setup(trellis::plugin&)`; throwing from it rejects the plugin with
+/// the exception's message.
+#define TRELLIS_PLUGIN(MANIFEST_JSON, SETUP)                                     \
+  TRELLIS_MANIFEST(MANIFEST_JSON);                                               \
+  extern "C" TRELLIS_EXPORT const trellis_plugin_def* trellis_plugin_entry(void) { \
+    return ::trellis::detail::entry<&SETUP>::def();                             \
+  }
+
+#endif  // TRELLIS_SDK_HPP
