@@ -190,13 +190,56 @@ CLI::App* add_plugin_command(CLI::App& app, const command_entry& cmd, command_ar
         if (a.multiple) {
           opt->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
         } else {
-          opt->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::Throw);
+          // Counted after parsing, for a clearer message than CLI11's.
+          opt->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
         }
         break;
     }
     if (a.required) opt->required();
   }
   return sub;
+}
+
+// The selected chain of subcommands, outermost first (empty: none yet).
+std::vector<const CLI::App*> selected(const CLI::App& app) {
+  std::vector<const CLI::App*> chain;
+  const CLI::App* at = &app;
+  for (auto subs = at->get_subcommands(); !subs.empty(); subs = at->get_subcommands()) {
+    at = subs.front();
+    chain.push_back(at);
+  }
+  return chain;
+}
+
+// "trellis plugins inspect": the command a message is about.
+std::string command_path(const CLI::App& app) {
+  std::string path = "trellis";
+  for (const CLI::App* sub : selected(app)) path += " " + sub->get_name();
+  return path;
+}
+
+// Help of the innermost selected command, with its full usage line.
+std::string help_for(const CLI::App& app) {
+  auto chain = selected(app);
+  if (chain.empty()) return app.help();
+  std::string parents = "trellis";
+  for (std::size_t i = 0; i + 1 < chain.size(); ++i) parents += " " + chain[i]->get_name();
+  return chain.back()->help(parents);
+}
+
+// The first word that is not an option or an option's value.
+std::optional<std::string> first_command_word(int argc, const char* const* argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--") return std::nullopt;
+    if (a == "--config" || a == "--plugin-dir" || a == "--log-level") {
+      ++i;
+      continue;
+    }
+    if (!a.empty() && a.front() == '-') continue;
+    return std::string(a);
+  }
+  return std::nullopt;
 }
 
 int wait_for_signal(spdlog::logger& log) {
@@ -216,6 +259,13 @@ int wait_for_signal(spdlog::logger& log) {
 
 int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
   global_options pre = prescan(argc, argv);
+  for (const fs::path& dir : pre.plugin_dirs) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) {
+      err << "trellis: --plugin-dir: " << dir.string() << " is not a directory\n";
+      return 2;
+    }
+  }
   env_lookup env = process_env();
 
   // Commands that never run plugin code skip loading: --version and inspect.
@@ -276,8 +326,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
                        "Print the host and ABI versions and exit");
   app.fallthrough();
   app.require_subcommand(1);
-  app.footer("Run 'trellis COMMAND --help' for a command's options.\n"
-             "Exit codes: 0 ok, 1 failure, 2 usage error.");
+  app.get_formatter()->column_width(32);
   global_options parsed;
   std::vector<std::string> dir_values;
   std::string config_value;
@@ -305,30 +354,32 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     plugin_commands[add_plugin_command(app, cmd, plugin_args[name], plugin_flags[name])] = &cmd;
   }
 
+  // Set last: subcommands copy the footer of their parent when created.
+  app.footer("Run 'trellis COMMAND --help' for a command's options.\n"
+             "Exit codes: 0 ok, 1 failure, 2 usage error.");
+
+  if (auto word = first_command_word(argc, argv)) {
+    auto subs = app.get_subcommands([&](const CLI::App* s) { return s->get_name() == *word; });
+    if (subs.empty()) {
+      err << "trellis: unknown command '" << *word << "'\nRun 'trellis --help' for the list of commands.\n";
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
-    // Help of the innermost subcommand that was selected.
-    const CLI::App* target = &app;
-    while (true) {
-      auto subs = target->get_subcommands();
-      if (subs.empty()) break;
-      target = subs.front();
-    }
-    out << target->help();
+    out << help_for(app);
     return 0;
   } catch (const CLI::CallForVersion&) {
     out << app.version() << "\n";
     return 0;
-  } catch (const CLI::RequiredError& e) {
+  } catch (const CLI::ParseError& e) {
     if (argc == 1) {
       err << app.help();
       return 2;
     }
-    err << "trellis: " << e.what() << "\nRun 'trellis --help' for usage.\n";
-    return 2;
-  } catch (const CLI::ParseError& e) {
-    err << "trellis: " << e.what() << "\nRun 'trellis --help' for usage.\n";
+    std::string where = command_path(app);
+    err << where << ": " << e.what() << "\nRun '" << where << " --help' for usage.\n";
     return 2;
   }
 
@@ -366,6 +417,11 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     command_args& args = plugin_args[cmd->name];
     for (const arg_spec& a : cmd->args) {
       std::vector<std::string>& v = args[a.name];
+      if (a.kind == TRELLIS_ARG_OPTION && !a.multiple && v.size() > 1) {
+        err << "trellis " << cmd->name << ": --" << a.name << " was given " << v.size()
+            << " times; it takes one value\nRun 'trellis " << cmd->name << " --help' for usage.\n";
+        return 2;
+      }
       if (a.kind == TRELLIS_ARG_FLAG) {
         if (plugin_flags[cmd->name][a.name] > 0) v = {"true"};
       } else if (v.empty() && !a.default_value.empty()) {

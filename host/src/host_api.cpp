@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstddef>
+#include <cstring>
 #include <exception>
 
 #include <spdlog/spdlog.h>
@@ -245,7 +247,9 @@ trellis_status register_command(trellis_host host, const trellis_command_desc* r
       if (std::any_of(e.args.begin(), e.args.end(), [&](const arg_spec& o) { return o.name == spec.name; })) {
         return fail(TRELLIS_INVALID_ARGUMENT, where + ": '" + spec.name + "' declared twice");
       }
-      if (spec.name == "help") return fail(TRELLIS_INVALID_ARGUMENT, where + ": 'help' is reserved");
+      if (reserved_argument_names().count(spec.name) != 0) {
+        return fail(TRELLIS_INVALID_ARGUMENT, where + ": '" + spec.name + "' is reserved for the host's global options");
+      }
       spec.help = std::string(view(a.help));
       spec.kind = a.kind;
       spec.required = a.required != 0;

@@ -5,7 +5,6 @@
 #include <map>
 #include <system_error>
 
-#define BOOST_DLL_USE_STD_FS
 #include <boost/dll/shared_library.hpp>
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
@@ -64,6 +63,12 @@ std::string_view to_string(reject_reason reason) {
 
 const std::set<std::string, std::less<>>& reserved_command_names() {
   static const std::set<std::string, std::less<>> names = {"serve", "plugins", "help", "version"};
+  return names;
+}
+
+const std::set<std::string, std::less<>>& reserved_argument_names() {
+  static const std::set<std::string, std::less<>> names = {"help", "version", "config", "plugin-dir",
+                                                           "log-level", "no-default-plugins"};
   return names;
 }
 

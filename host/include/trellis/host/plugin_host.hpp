@@ -80,6 +80,9 @@ std::vector<std::filesystem::path> discover_plugins(const std::vector<std::files
 
 /// Command names the host itself implements; plugins cannot take them.
 const std::set<std::string, std::less<>>& reserved_command_names();
+/// Argument names of the host's global options (--config, --plugin-dir, ...);
+/// plugin commands cannot declare them.
+const std::set<std::string, std::less<>>& reserved_argument_names();
 
 class plugin_host {
  public:
