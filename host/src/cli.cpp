@@ -11,13 +11,17 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <thread>
 #include <boost/json/serialize.hpp>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
 #include "trellis/host/calls.hpp"
 #include "trellis/host/config.hpp"
+#include "trellis/host/http_server.hpp"
 #include "trellis/host/plugin_host.hpp"
+#include "trellis/host/web_app.hpp"
 
 namespace trellis::host {
 namespace fs = std::filesystem;
@@ -242,16 +246,50 @@ std::optional<std::string> first_command_word(int argc, const char* const* argv)
   return std::nullopt;
 }
 
-int wait_for_signal(spdlog::logger& log) {
-  boost::asio::io_context io;
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+// Serves HTTP until SIGINT or SIGTERM, then stops gracefully: no new
+// connections, in-flight requests finish within the shutdown timeout.
+int serve_http(plugin_host& host, const host_config& config, std::ostream& out, spdlog::logger& log) {
+  web_app app(host, web_options{config.home});
+  http_server server(config.server, app.handler(), app.websocket(), host.logger_ptr());
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    log.error("{}", e.what());
+    return 1;
+  }
+  app.attach_stats(&server.stats());
+
+  boost::asio::io_context control;
+  boost::asio::signal_set signals(control, SIGINT, SIGTERM);
+  boost::asio::steady_timer figures(control);
   int received = 0;
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
-    if (!ec) received = signo;
+    if (ec) return;
+    received = signo;
+    log.info("received {}, shutting down", signo == SIGINT ? "SIGINT" : "SIGTERM");
+    figures.cancel();
+    server.stop();
   });
-  log.info("trellis is running; stop with Ctrl+C or SIGTERM");
-  io.run();
-  log.info("received {}, shutting down", received == SIGINT ? "SIGINT" : "SIGTERM");
+  std::function<void()> tick = [&] {
+    figures.expires_after(std::chrono::seconds(1));
+    figures.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      app.publish_host_figures();
+      tick();
+    });
+  };
+  tick();
+  std::thread control_thread([&] { control.run(); });
+
+  std::string host_part = config.server.address.find(':') != std::string::npos ? "[" + config.server.address + "]"
+                                                                               : config.server.address;
+  out << "Trellis is listening on http://" << host_part << ":" << server.port() << "/\n" << std::flush;
+  log.info("listening on http://{}:{}/ with {} I/O thread(s)", host_part, server.port(),
+           config.server.threads != 0 ? config.server.threads : std::max(1u, std::thread::hardware_concurrency()));
+  server.run();
+  control.stop();
+  control_thread.join();
+  (void)received;
   return 0;
 }
 
@@ -333,8 +371,11 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   std::string level_value;
   add_global_options(app, parsed, dir_values, config_value, level_value);
 
-  CLI::App* serve_cmd = app.add_subcommand("serve", "Load plugins and serve until SIGINT or SIGTERM");
+  CLI::App* serve_cmd = app.add_subcommand("serve", "Serve the web application until SIGINT or SIGTERM");
   serve_cmd->group("Built-in commands");
+  std::string listen_value;
+  serve_cmd->add_option("--listen", listen_value, "Address and port, e.g. 127.0.0.1:8080 (default: [server] listen)")
+      ->type_name("ADDR:PORT");
   CLI::App* plugins_cmd = app.add_subcommand("plugins", "List or inspect plugins");
   plugins_cmd->group("Built-in commands");
   plugins_cmd->require_subcommand(1);
@@ -407,7 +448,14 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     return 0;
   }
   if (serve_cmd->parsed()) {
-    int code = wait_for_signal(*logger);
+    host_config effective = *config.value;
+    if (!listen_value.empty()) {
+      if (std::string error = parse_listen(listen_value, effective.server); !error.empty()) {
+        err << "trellis serve: --listen: " << error << "\n";
+        return 2;
+      }
+    }
+    int code = serve_http(host, effective, out, *logger);
     host.shutdown();
     logger->info("all plugins shut down");
     return code;

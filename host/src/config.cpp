@@ -134,6 +134,82 @@ json::value toml_to_json(const toml::node& node) {
   return json::value(text.str());
 }
 
+// The [server] keys: each parses its value (TOML or environment text) into cfg.
+struct server_key {
+  std::string_view name;
+  bool integer;  // else string
+  std::string (*apply)(host_config& cfg, const std::string& text, std::int64_t number);
+};
+
+std::string positive(std::int64_t n, std::int64_t max) {
+  if (n < 1 || n > max) return "must be from 1 to " + std::to_string(max);
+  return {};
+}
+
+const server_key server_keys[] = {
+    {"listen", false, [](host_config& c, const std::string& t, std::int64_t) { return parse_listen(t, c.server); }},
+    {"threads", true,
+     [](host_config& c, const std::string&, std::int64_t n) -> std::string {
+       if (n < 0 || n > 256) return "must be from 0 (one per core) to 256";
+       c.server.threads = static_cast<unsigned>(n);
+       return {};
+     }},
+    {"home", false,
+     [](host_config& c, const std::string& t, std::int64_t) -> std::string {
+       if (t.empty() || t.front() != '/') return "must be a path starting with '/'";
+       c.home = t;
+       return {};
+     }},
+    {"header_limit", true,
+     [](host_config& c, const std::string&, std::int64_t n) {
+       c.server.header_limit = static_cast<std::size_t>(n);
+       return positive(n, 1 << 20);
+     }},
+    {"body_limit", true,
+     [](host_config& c, const std::string&, std::int64_t n) {
+       c.server.body_limit = static_cast<std::size_t>(n);
+       return positive(n, std::int64_t{1} << 34);
+     }},
+    {"max_connections", true,
+     [](host_config& c, const std::string&, std::int64_t n) {
+       c.server.max_connections = static_cast<std::size_t>(n);
+       return positive(n, 1'000'000);
+     }},
+    {"header_timeout", true,
+     [](host_config& c, const std::string&, std::int64_t n) {
+       c.server.header_timeout = std::chrono::seconds(n);
+       return positive(n, 3600);
+     }},
+    {"body_timeout", true,
+     [](host_config& c, const std::string&, std::int64_t n) {
+       c.server.body_timeout = std::chrono::seconds(n);
+       return positive(n, 3600);
+     }},
+    {"idle_timeout", true,
+     [](host_config& c, const std::string&, std::int64_t n) {
+       c.server.idle_timeout = std::chrono::seconds(n);
+       return positive(n, 3600);
+     }},
+    {"shutdown_timeout", true,
+     [](host_config& c, const std::string&, std::int64_t n) {
+       c.server.shutdown_timeout = std::chrono::seconds(n);
+       return positive(n, 3600);
+     }},
+};
+
+std::string server_key_names() {
+  std::string out;
+  for (const auto& k : server_keys) out += (out.empty() ? "" : ", ") + std::string(k.name);
+  return out;
+}
+
+const server_key* find_server_key(std::string_view name) {
+  for (const auto& k : server_keys) {
+    if (k.name == name) return &k;
+  }
+  return nullptr;
+}
+
 void read_file_into(const std::filesystem::path& file, host_config& cfg) {
   toml::table root;
   try {
@@ -170,6 +246,25 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg) {
         check_log_level(*level, "'logging.level'");
         cfg.log_level = *level;
       }
+    } else if (section == "server") {
+      for (const auto& [k, v] : *table) {
+        std::string key(k.str());
+        const server_key* sk = find_server_key(key);
+        if (sk == nullptr) {
+          throw config_error{"unknown key 'server." + key + "' (" + where(v) + "); known: " + server_key_names()};
+        }
+        std::string error;
+        if (sk->integer) {
+          auto n = v.value<std::int64_t>();
+          if (!n || !v.is_integer()) throw config_error{"'server." + key + "' must be an integer (" + where(v) + ")"};
+          error = sk->apply(cfg, {}, *n);
+        } else {
+          auto t = v.value<std::string>();
+          if (!t) throw config_error{"'server." + key + "' must be a string (" + where(v) + ")"};
+          error = sk->apply(cfg, *t, 0);
+        }
+        if (!error.empty()) throw config_error{"'server." + key + "' " + error + " (" + where(v) + ")"};
+      }
     } else if (section == "plugin") {
       for (const auto& [id, v] : *table) {
         const toml::table* t = v.as_table();
@@ -178,7 +273,7 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg) {
       }
     } else {
       throw config_error{"unknown section [" + section + "] (" + where(section_node) +
-                         "); known: [plugins], [logging], [plugin.<id>]"};
+                         "); known: [server], [plugins], [logging], [plugin.<id>]"};
     }
   }
 }
@@ -208,6 +303,23 @@ config_result load_config(const std::optional<std::filesystem::path>& file, cons
       for (auto& d : split_list(*v, ':')) cfg.plugin_dirs.emplace_back(d);
     }
     if (auto v = env("TRELLIS_PLUGINS_ENABLED")) cfg.enabled = split_list(*v, ',');
+    for (const auto& sk : server_keys) {
+      const std::string var = env_var_name("server", sk.name);
+      auto v = env(var);
+      if (!v) continue;
+      std::string error;
+      if (sk.integer) {
+        std::int64_t n = 0;
+        auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+        if (v->empty() || ec != std::errc{} || p != v->data() + v->size()) {
+          throw config_error{var + " is '" + *v + "', not an integer"};
+        }
+        error = sk.apply(cfg, {}, n);
+      } else {
+        error = sk.apply(cfg, *v, 0);
+      }
+      if (!error.empty()) throw config_error{var + " is '" + *v + "': " + error};
+    }
     if (auto v = env("TRELLIS_LOGGING_LEVEL")) {
       check_log_level(*v, "TRELLIS_LOGGING_LEVEL");
       cfg.log_level = *v;

@@ -203,12 +203,12 @@ class response {
 
 /// One argument of a command, declared as data so the host parses and documents it.
 struct arg {
-  std::string name;
-  std::string help;
+  std::string name{};
+  std::string help{};
   trellis_arg_kind kind = TRELLIS_ARG_OPTION;
   bool required = false;
   bool multiple = false;
-  std::string default_value;
+  std::string default_value{};
 
   static arg positional(std::string name, std::string help, bool required = true) {
     return {std::move(name), std::move(help), TRELLIS_ARG_POSITIONAL, required, false, {}};
@@ -266,23 +266,23 @@ class command {
 
 struct page_options {
   std::string method = "GET";
-  std::string path;        ///< relative to /<plugin-id>, e.g. "/items/{id}"
-  std::string permission;  ///< empty = public
-  std::string menu;        ///< non-empty: a navigation entry with this title
+  std::string path{};        ///< relative to /<plugin-id>, e.g. "/items/{id}"
+  std::string permission{};  ///< empty = public
+  std::string menu{};        ///< non-empty: a navigation entry with this title
   int menu_order = 0;
 };
 
 struct command_options {
-  std::string name;
-  std::string summary;
-  std::string description;
-  std::string permission;
-  std::vector<arg> args;
+  std::string name{};
+  std::string summary{};
+  std::string description{};
+  std::string permission{};
+  std::vector<arg> args{};
 };
 
 struct visualization_options {
-  std::string name;
-  std::string summary;
+  std::string name{};
+  std::string summary{};
   std::string options_schema_json = "{}";
 };
 
@@ -304,8 +304,8 @@ class dataset {
 
 /// The output of a visualization.
 struct rendering {
-  std::string mime_type;
-  std::string body;
+  std::string mime_type{};
+  std::string body{};
 };
 
 using page_handler = std::function<void(request&, response&)>;

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -35,6 +36,9 @@ struct page_response {
   int status = 200;
   string_pairs headers;
   std::string body;
+  /// Set when the plugin asked for the shared layout: the body is the
+  /// content and this is the page title.
+  std::optional<std::string> layout_title;
 };
 
 /// The outcome of a plugin callback: its status and message.

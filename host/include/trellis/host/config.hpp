@@ -15,6 +15,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "trellis/host/http_server.hpp"
 #include "trellis/host/manifest.hpp"
 
 namespace trellis::host {
@@ -30,6 +31,8 @@ struct host_config {
   std::vector<std::filesystem::path> plugin_dirs;       ///< [plugins] dirs
   std::optional<std::vector<std::string>> enabled;      ///< [plugins] enabled; unset = all
   std::string log_level = "info";                       ///< [logging] level
+  server_options server;                                ///< [server]
+  std::string home;                                     ///< [server] home: where "/" leads
   std::map<std::string, boost::json::object> plugin_tables;  ///< [plugin.<id>], as given
 };
 

@@ -103,6 +103,7 @@ class plugin_host {
   const registry& contributions() const { return registry_; }
   const host_config& config() const { return config_; }
   spdlog::logger& logger() const { return *logger_; }
+  const std::shared_ptr<spdlog::logger>& logger_ptr() const { return logger_; }
 
   /// `plugins list --json` / GET /api/v1/plugins.
   boost::json::object to_json() const;

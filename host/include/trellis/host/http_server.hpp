@@ -1,0 +1,114 @@
+// The HTTP/1.1 and WebSocket server (Boost.Beast), without application logic:
+// it parses, enforces limits and timeouts, assigns request ids, and hands each
+// request to a handler function.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace spdlog {
+class logger;
+}
+
+namespace trellis::host {
+
+struct server_options {
+  std::string address = "127.0.0.1";
+  unsigned short port = 8080;  ///< 0: any free port (see http_server::port)
+  unsigned threads = 0;        ///< I/O threads; 0: one per core
+  std::size_t header_limit = 16 * 1024;  ///< bytes of request line + headers (431 above)
+  std::size_t body_limit = 1024 * 1024;  ///< bytes of body (413 above)
+  std::chrono::milliseconds header_timeout{10'000};  ///< to receive the headers
+  std::chrono::milliseconds body_timeout{30'000};    ///< to receive the body
+  std::chrono::milliseconds idle_timeout{60'000};    ///< keep-alive wait for the next request
+  std::chrono::milliseconds shutdown_timeout{10'000};  ///< in-flight requests may finish within
+  std::size_t max_connections = 1024;  ///< above: 503 and close
+};
+
+/// Parses "ADDR:PORT" ("127.0.0.1:8080", "[::1]:0", ":8080"). Returns an error
+/// message naming what is wrong, or empty on success.
+std::string parse_listen(std::string_view text, server_options& options);
+
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+struct http_request {
+  std::string method;
+  std::string target;  ///< as sent: path and query, still encoded
+  std::string path;    ///< decoded path, without query
+  header_list query;   ///< decoded query parameters, in order
+  header_list headers;
+  std::string body;
+  std::string remote;  ///< peer address
+  std::string request_id;
+  bool tls = false;
+  /// The first header with this name (case-insensitive), or empty.
+  std::string_view header(std::string_view name) const;
+};
+
+struct http_response {
+  int status = 200;
+  header_list headers;
+  std::string body;
+  /// Sets or replaces a header (case-insensitive name).
+  void set(std::string_view name, std::string value);
+};
+
+/// Decides the response to one request. Runs on an I/O thread; must not block.
+using http_handler = std::function<void(const http_request&, http_response&)>;
+
+/// A WebSocket connection as the application sees it.
+class ws_connection {
+ public:
+  virtual ~ws_connection() = default;
+  /// Queues a text message; safe from any thread. Drops it when closed.
+  virtual void send(std::string message) = 0;
+  virtual const std::string& id() const = 0;
+};
+
+/// The application side of WebSocket connections on /ws.
+struct ws_handler {
+  std::function<void(const std::shared_ptr<ws_connection>&, const http_request&)> on_open;
+  std::function<void(const std::shared_ptr<ws_connection>&, std::string_view message)> on_message;
+  std::function<void(const std::shared_ptr<ws_connection>&)> on_close;
+};
+
+/// Figures the server keeps, for metrics and the live host page.
+struct server_stats {
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> connections_open{0};
+  std::atomic<std::uint64_t> connections_total{0};
+  std::atomic<std::uint64_t> rejected_connections{0};
+};
+
+class http_server {
+ public:
+  http_server(server_options options, http_handler handler, ws_handler ws,
+              std::shared_ptr<spdlog::logger> logger);
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
+  ~http_server();
+
+  /// Binds and listens; throws std::runtime_error naming the address on failure.
+  void start();
+  /// The port actually bound (useful with port 0).
+  unsigned short port() const;
+  /// Runs the I/O threads until stop() completes; the calling thread is one of them.
+  void run();
+  /// Stops accepting, lets in-flight requests finish within the shutdown
+  /// timeout, closes idle and WebSocket connections, then ends run(). Thread-safe.
+  void stop();
+  const server_stats& stats() const;
+
+  struct impl;  // public so the connection classes in the .cpp can name it
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace trellis::host

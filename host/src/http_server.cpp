@@ -1,0 +1,520 @@
+// The Beast server. Kept in one translation unit: Beast is header-only and
+// expensive to compile, so nothing else in the host includes it.
+#include "trellis/host/http_server.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/url/parse.hpp>
+#include <spdlog/spdlog.h>
+
+namespace trellis::host {
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string new_request_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char hex[] = "0123456789abcdef";
+  std::uint64_t v = rng();
+  std::string id(16, '0');
+  for (int i = 15; i >= 0; --i, v >>= 4) id[static_cast<std::size_t>(i)] = hex[v & 0xf];
+  return id;
+}
+
+}  // namespace
+
+std::string_view http_request::header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (iequals(k, name)) return v;
+  }
+  return {};
+}
+
+void http_response::set(std::string_view name, std::string value) {
+  for (auto& [k, v] : headers) {
+    if (iequals(k, name)) {
+      v = std::move(value);
+      return;
+    }
+  }
+  headers.emplace_back(std::string(name), std::move(value));
+}
+
+std::string parse_listen(std::string_view text, server_options& options) {
+  std::size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return "'" + std::string(text) + "' is not ADDRESS:PORT";
+  std::string_view host = text.substr(0, colon);
+  std::string_view port = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  unsigned value = 0;
+  auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc{} || p != port.data() + port.size() || value > 65535) {
+    return "port '" + std::string(port) + "' in '" + std::string(text) + "' is not a number from 0 to 65535";
+  }
+  boost::system::error_code addr_ec;
+  net::ip::make_address(std::string(host), addr_ec);
+  if (addr_ec) return "address '" + std::string(host) + "' in '" + std::string(text) + "' is not an IP address";
+  options.address = std::string(host);
+  options.port = static_cast<unsigned short>(value);
+  return {};
+}
+
+// Something the server can close when it shuts down.
+class session_base {
+ public:
+  virtual ~session_base() = default;
+  virtual void shutdown() = 0;  // posts to the session's own strand
+};
+
+struct http_server::impl : std::enable_shared_from_this<impl> {
+  server_options opt;
+  http_handler handler;
+  ws_handler ws;
+  std::shared_ptr<spdlog::logger> log;
+  net::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  net::steady_timer deadline{ioc};
+  server_stats stats;
+  std::atomic<bool> stopping{false};
+  std::mutex mu;
+  std::unordered_map<std::uint64_t, std::weak_ptr<session_base>> sessions;
+  std::atomic<std::uint64_t> next_session{0};
+
+  impl(server_options o, http_handler h, ws_handler w, std::shared_ptr<spdlog::logger> l)
+      : opt(std::move(o)), handler(std::move(h)), ws(std::move(w)), log(std::move(l)) {}
+
+  std::uint64_t track(const std::shared_ptr<session_base>& s) {
+    std::uint64_t id = ++next_session;
+    std::lock_guard lock(mu);
+    sessions.emplace(id, s);
+    return id;
+  }
+  void untrack(std::uint64_t id) {
+    std::lock_guard lock(mu);
+    sessions.erase(id);
+  }
+
+  net::steady_timer idle_poll{ioc};
+
+  void do_accept();
+  void on_accept(boost::system::error_code ec, tcp::socket socket);
+  void begin_stop();
+  // During shutdown: once no session is left, cancel the deadline so run()
+  // returns as soon as in-flight work is done.
+  void poll_idle() {
+    bool idle = false;
+    {
+      std::lock_guard lock(mu);
+      idle = std::none_of(sessions.begin(), sessions.end(), [](const auto& kv) { return !kv.second.expired(); });
+    }
+    if (idle) {
+      deadline.cancel();
+      return;
+    }
+    idle_poll.expires_after(std::chrono::milliseconds(20));
+    idle_poll.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec) self->poll_idle();
+    });
+  }
+};
+
+namespace {
+
+class ws_session : public session_base, public ws_connection, public std::enable_shared_from_this<ws_session> {
+ public:
+  ws_session(tcp::socket&& socket, std::shared_ptr<http_server::impl> srv)
+      : ws_(std::move(socket)), srv_(std::move(srv)), id_(new_request_id()) {}
+  ~ws_session() override {
+    if (tracked_ != 0) srv_->untrack(tracked_);
+  }
+
+  void run(http::request<http::string_body> req, http_request info) {
+    tracked_ = srv_->track(shared_from_this());
+    info_ = std::move(info);
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.read_message_max(64 * 1024);
+    ws_.async_accept(req, beast::bind_front_handler(&ws_session::on_accept, shared_from_this()));
+  }
+
+  void send(std::string message) override {
+    net::post(ws_.get_executor(), [self = shared_from_this(), m = std::move(message)]() mutable {
+      if (!self->open_) return;
+      // A client that cannot keep up loses the oldest updates, not the server's memory.
+      if (self->queue_.size() >= 256) self->queue_.pop_front();
+      self->queue_.push_back(std::move(m));
+      self->do_write();
+    });
+  }
+  const std::string& id() const override { return id_; }
+
+  void shutdown() override {
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+      if (!self->open_) return;
+      self->ws_.async_close(websocket::close_code::going_away, [self](boost::system::error_code) {});
+    });
+  }
+
+ private:
+  void on_accept(boost::system::error_code ec) {
+    if (ec) return;
+    open_ = true;
+    if (srv_->ws.on_open) srv_->ws.on_open(shared_from_this(), info_);
+    do_read();
+  }
+  void do_read() {
+    ws_.async_read(buffer_, beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
+  }
+  void on_read(boost::system::error_code ec, std::size_t) {
+    if (ec) {
+      if (open_) {
+        open_ = false;
+        if (srv_->ws.on_close) srv_->ws.on_close(shared_from_this());
+      }
+      return;
+    }
+    std::string message = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    if (srv_->ws.on_message) srv_->ws.on_message(shared_from_this(), message);
+    do_read();
+  }
+  void do_write() {
+    if (queue_.empty() || writing_) return;
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(net::buffer(queue_.front()), beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
+  }
+  void on_write(boost::system::error_code ec, std::size_t) {
+    writing_ = false;
+    if (ec) {
+      queue_.clear();
+      return;
+    }
+    queue_.pop_front();
+    do_write();
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  std::shared_ptr<http_server::impl> srv_;
+  beast::flat_buffer buffer_;
+  std::deque<std::string> queue_;
+  std::string id_;
+  http_request info_;
+  std::uint64_t tracked_ = 0;
+  bool open_ = false;
+  bool writing_ = false;
+};
+
+class http_session : public session_base, public std::enable_shared_from_this<http_session> {
+ public:
+  http_session(tcp::socket&& socket, std::shared_ptr<http_server::impl> srv)
+      : stream_(std::move(socket)), srv_(std::move(srv)) {
+    boost::system::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string();
+  }
+  ~http_session() override {
+    if (tracked_ != 0) srv_->untrack(tracked_);
+    --srv_->stats.connections_open;
+  }
+
+  void run() {
+    tracked_ = srv_->track(shared_from_this());
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+  }
+
+  void shutdown() override {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (!self->busy_) self->close();  // busy ones close after their response
+    });
+  }
+
+ private:
+  void do_read() {
+    if (srv_->stopping) return close();
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(srv_->opt.header_limit, UINT32_MAX)));
+    parser_->body_limit(srv_->opt.body_limit);
+    stream_.expires_after(first_ ? srv_->opt.header_timeout : srv_->opt.idle_timeout);
+    first_ = false;
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&http_session::on_header, shared_from_this()));
+  }
+
+  void on_header(boost::system::error_code ec, std::size_t) {
+    if (ec == http::error::header_limit) return fail_fast(431, "Request Header Fields Too Large");
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted) {
+      return close();
+    }
+    if (ec) {
+      // Malformed request (bad method, bad version, bad header syntax).
+      if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
+        return fail_fast(400, "Bad Request");
+      }
+      return close();
+    }
+    busy_ = true;
+    auto& req = parser_->get();
+    if (websocket::is_upgrade(req)) {
+      std::string_view target = req.target();
+      if (target == "/ws" || target.substr(0, 4) == "/ws?") {
+        stream_.expires_never();
+        http_request info = to_request(req);
+        auto ws = std::make_shared<ws_session>(stream_.release_socket(), srv_);
+        ws->run(parser_->release(), std::move(info));
+        return;
+      }
+    }
+    if (auto len = parser_->content_length(); len && *len > srv_->opt.body_limit) {
+      return fail_fast(413, "Payload Too Large");
+    }
+    if (req[http::field::expect] == "100-continue") {
+      // Beast does not answer Expect itself; curl waits for this before the body.
+      auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, req.version());
+      http::async_write(stream_, *cont, [self = shared_from_this(), cont](boost::system::error_code wec, std::size_t) {
+        if (wec) return self->close();
+        self->read_body();
+      });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    stream_.expires_after(srv_->opt.body_timeout);
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&http_session::on_body, shared_from_this()));
+  }
+
+  void on_body(boost::system::error_code ec, std::size_t) {
+    if (ec == http::error::body_limit) return fail_fast(413, "Payload Too Large");
+    if (ec) return close();
+    auto& req = parser_->get();
+    http_request request = to_request(req);
+    http_response response;
+    ++srv_->stats.requests;
+    if (!request_ok_) {
+      response.status = 400;
+      response.set("Content-Type", "text/plain; charset=utf-8");
+      response.body = "Bad Request: the request target is not a valid path\n";
+    } else {
+      try {
+        srv_->handler(request, response);
+      } catch (const std::exception& e) {
+        srv_->log->error("request {}: handler failed: {}", request.request_id, e.what());
+        response = {};
+        response.status = 500;
+        response.set("Content-Type", "text/plain; charset=utf-8");
+        response.body = "Internal Server Error (request " + request.request_id + ")\n";
+      }
+    }
+    write(std::move(request), std::move(response), req.keep_alive());
+  }
+
+  http_request to_request(const http::request<http::string_body>& req) {
+    http_request r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    r.remote = remote_;
+    r.request_id = new_request_id();
+    for (const auto& f : req) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    r.body = req.body();
+    request_ok_ = true;
+    auto parsed = boost::urls::parse_origin_form(r.target);
+    if (!parsed) {
+      request_ok_ = false;
+      r.path = "/";
+      return r;
+    }
+    r.path = std::string(parsed->encoded_path());
+    if (r.path.empty()) r.path = "/";
+    boost::urls::encoding_opts opts;
+    opts.space_as_plus = true;
+    for (auto param : parsed->params(opts)) r.query.emplace_back(param.key, param.value);
+    return r;
+  }
+
+  void write(http_request request, http_response response, bool keep_alive) {
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->result(static_cast<unsigned>(response.status));
+    res->version(11);
+    for (auto& [k, v] : response.headers) res->insert(k, v);
+    res->set("X-Request-Id", request.request_id);
+    keep_alive = keep_alive && !srv_->stopping && !close_after_;
+    res->keep_alive(keep_alive);
+    const std::size_t size = response.body.size();
+    if (request.method == "HEAD") {
+      res->content_length(size);  // what GET would send; no body follows
+    } else {
+      res->body() = std::move(response.body);
+      res->prepare_payload();
+    }
+    stream_.expires_after(srv_->opt.body_timeout);
+    http::async_write(stream_, *res, [self = shared_from_this(), res, keep_alive](boost::system::error_code ec, std::size_t) {
+      self->busy_ = false;
+      if (ec || !keep_alive) return self->close();
+      self->do_read();
+    });
+  }
+
+  // Answers an error found before the body was read, then closes: the rest of
+  // the request is unread, so the connection cannot be reused.
+  void fail_fast(int status, std::string_view reason) {
+    busy_ = true;
+    close_after_ = true;
+    http_request request;
+    request.request_id = new_request_id();
+    http_response response;
+    response.status = status;
+    response.set("Content-Type", "text/plain; charset=utf-8");
+    response.body = std::string(reason) + "\n";
+    srv_->log->info("request {} from {}: {} {}", request.request_id, remote_, status, reason);
+    write(std::move(request), std::move(response), false);
+  }
+
+  void close() {
+    boost::system::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<http_server::impl> srv_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::string remote_;
+  std::uint64_t tracked_ = 0;
+  bool first_ = true;
+  bool busy_ = false;
+  bool close_after_ = false;
+  bool request_ok_ = true;
+};
+
+}  // namespace
+
+void http_server::impl::do_accept() {
+  acceptor.async_accept(net::make_strand(ioc), beast::bind_front_handler(&impl::on_accept, shared_from_this()));
+}
+
+void http_server::impl::on_accept(boost::system::error_code ec, tcp::socket socket) {
+  if (stopping) return;
+  if (ec) {
+    if (ec != net::error::operation_aborted) log->warn("accept failed: {}", ec.message());
+  } else if (stats.connections_open >= opt.max_connections) {
+    ++stats.rejected_connections;
+    // Over the cap: a short answer and close, so clients back off instead of hanging.
+    auto s = std::make_shared<tcp::socket>(std::move(socket));
+    static const std::string busy =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\n"
+        "Retry-After: 1\r\nConnection: close\r\n\r\nToo many connections";
+    net::async_write(*s, net::buffer(busy), [s](boost::system::error_code, std::size_t) {
+      boost::system::error_code ignored;
+      s->shutdown(tcp::socket::shutdown_both, ignored);
+      s->close(ignored);
+    });
+  } else {
+    ++stats.connections_open;
+    ++stats.connections_total;
+    std::make_shared<http_session>(std::move(socket), shared_from_this())->run();
+  }
+  do_accept();
+}
+
+void http_server::impl::begin_stop() {
+  if (stopping.exchange(true)) return;
+  boost::system::error_code ec;
+  acceptor.close(ec);
+  std::vector<std::shared_ptr<session_base>> live;
+  {
+    std::lock_guard lock(mu);
+    for (auto& [id, weak] : sessions) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) s->shutdown();
+  // In-flight requests get until the deadline; then the loop stops regardless.
+  deadline.expires_after(opt.shutdown_timeout);
+  deadline.async_wait([self = shared_from_this()](boost::system::error_code wait_ec) {
+    if (!wait_ec) {
+      self->log->warn("shutdown deadline reached; closing the remaining connections");
+      self->ioc.stop();
+    }
+  });
+}
+
+http_server::http_server(server_options options, http_handler handler, ws_handler ws,
+                         std::shared_ptr<spdlog::logger> logger)
+    : impl_(std::make_shared<impl>(std::move(options), std::move(handler), std::move(ws), std::move(logger))) {}
+
+http_server::~http_server() {
+  impl_->ioc.stop();
+}
+
+void http_server::start() {
+  auto& a = impl_->acceptor;
+  const std::string where = impl_->opt.address + ":" + std::to_string(impl_->opt.port);
+  boost::system::error_code ec;
+  auto address = net::ip::make_address(impl_->opt.address, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + where + ": bad address");
+  tcp::endpoint endpoint(address, impl_->opt.port);
+  if (a.open(endpoint.protocol(), ec); ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
+  a.set_option(net::socket_base::reuse_address(true), ec);
+  if (a.bind(endpoint, ec); ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
+  if (a.listen(net::socket_base::max_listen_connections, ec); ec) {
+    throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
+  }
+  impl_->do_accept();
+}
+
+unsigned short http_server::port() const {
+  boost::system::error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+void http_server::run() {
+  unsigned n = impl_->opt.threads != 0 ? impl_->opt.threads : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> threads;
+  threads.reserve(n - 1);
+  for (unsigned i = 1; i < n; ++i) threads.emplace_back([this] { impl_->ioc.run(); });
+  impl_->ioc.run();
+  for (auto& t : threads) t.join();
+}
+
+void http_server::stop() {
+  net::post(impl_->ioc, [self = impl_] {
+    self->begin_stop();
+    self->poll_idle();
+  });
+}
+
+const server_stats& http_server::stats() const { return impl_->stats; }
+
+}  // namespace trellis::host

@@ -1,0 +1,407 @@
+#include "trellis/host/web_app.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <unordered_map>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/pct_string_view.hpp>
+#include <spdlog/spdlog.h>
+
+#include "trellis/host/calls.hpp"
+#include "trellis/host/plugin_host.hpp"
+#include "trellis/host/router.hpp"
+
+namespace trellis::host {
+namespace assets {
+// Generated from host/assets/ by cmake/TrellisEmbedRun.cmake.
+std::optional<std::pair<std::string_view, std::string_view>> find(std::string_view name);
+}  // namespace assets
+
+namespace json = boost::json;
+
+std::string html_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 8);
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+struct menu_item {
+  std::string title;
+  std::string href;
+  std::string plugin_id;
+  int order = 0;
+};
+
+// FNV-1a: a stable content hash for ETags of embedded assets; not security-relevant.
+std::string etag_of(std::string_view bytes) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (int shift = 60; shift >= 0; shift -= 4) out += hex[(h >> shift) & 0xf];
+  return out + "\"";
+}
+
+bool etag_matches(std::string_view if_none_match, std::string_view etag) {
+  if (if_none_match == "*") return true;
+  std::size_t start = 0;
+  while (start < if_none_match.size()) {
+    std::size_t end = if_none_match.find(',', start);
+    if (end == std::string_view::npos) end = if_none_match.size();
+    std::string_view tag = if_none_match.substr(start, end - start);
+    while (!tag.empty() && tag.front() == ' ') tag.remove_prefix(1);
+    while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
+    if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
+    if (tag == etag) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+string_pairs parse_cookies(std::string_view header) {
+  string_pairs out;
+  std::size_t start = 0;
+  while (start < header.size()) {
+    std::size_t end = header.find(';', start);
+    if (end == std::string_view::npos) end = header.size();
+    std::string_view item = header.substr(start, end - start);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    std::size_t eq = item.find('=');
+    if (eq != std::string_view::npos && eq > 0) {
+      std::string_view value = item.substr(eq + 1);
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+      out.emplace_back(std::string(item.substr(0, eq)), std::string(value));
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+std::optional<std::string> pct_decode(std::string_view s) {
+  auto pct = boost::urls::make_pct_string_view(s);
+  if (!pct) return std::nullopt;
+  return pct->decode();
+}
+
+bool wants_html(const http_request& req) {
+  if (req.path.rfind("/api/", 0) == 0) return false;
+  std::string_view accept = req.header("Accept");
+  return accept.empty() || accept.find("text/html") != std::string_view::npos || accept.find("*/*") != std::string_view::npos;
+}
+
+long resident_kib() {
+  std::ifstream statm("/proc/self/statm");
+  long pages_total = 0;
+  long pages_resident = 0;
+  statm >> pages_total >> pages_resident;
+  return pages_resident * 4;  // 4 KiB pages on the machines we run on
+}
+
+std::string human_duration(std::chrono::seconds s) {
+  auto total = s.count();
+  long d = total / 86400;
+  long h = (total % 86400) / 3600;
+  long m = (total % 3600) / 60;
+  long sec = total % 60;
+  std::string out;
+  if (d > 0) out += std::to_string(d) + "d ";
+  if (d > 0 || h > 0) out += std::to_string(h) + "h ";
+  if (d > 0 || h > 0 || m > 0) out += std::to_string(m) + "m ";
+  return out + std::to_string(sec) + "s";
+}
+
+}  // namespace
+
+struct web_app::impl {
+  const plugin_host& plugins;
+  web_options options;
+  router<const page_entry*> routes;
+  std::vector<menu_item> menu;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  const server_stats* stats = nullptr;
+
+  mutable std::mutex mu;
+  std::unordered_map<std::string, std::vector<std::weak_ptr<ws_connection>>> subscribers;
+
+  impl(const plugin_host& p, web_options o) : plugins(p), options(std::move(o)) {
+    for (const auto& [key, page] : plugins.contributions().all().pages) {
+      routes.add(page.method, page.mounted_path(), &page);
+      bool has_params = page.path.find('{') != std::string::npos;
+      if (!page.menu_title.empty() && page.method == "GET" && !has_params) {
+        menu.push_back({page.menu_title, page.mounted_path() + (page.path == "/" ? "/" : ""), page.plugin_id,
+                        page.menu_order});
+      }
+    }
+    std::sort(menu.begin(), menu.end(), [](const menu_item& a, const menu_item& b) {
+      return std::tie(a.order, a.title) < std::tie(b.order, b.title);
+    });
+  }
+
+  std::string layout(std::string_view title, std::string_view content, std::string_view current_path) const {
+    std::string nav;
+    for (const auto& item : menu) {
+      bool current = current_path == item.href || std::string(current_path) + "/" == item.href;
+      nav += "<a href=\"" + html_escape(item.href) + "\"" + (current ? " aria-current=\"page\"" : "") + ">" +
+             html_escape(item.title) + "</a>";
+    }
+    std::string out;
+    out.reserve(content.size() + 2048);
+    out += "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>";
+    out += html_escape(title);
+    out += " · Trellis</title>\n<link rel=\"stylesheet\" href=\"/static/trellis.css\">\n"
+           "<script src=\"/static/trellis.js\" defer></script>\n</head>\n<body>\n"
+           "<header class=\"trellis-header\"><div class=\"bar\"><a class=\"trellis-brand\" href=\"/\">Trellis</a>"
+           "<nav class=\"trellis-nav\" aria-label=\"Main\">";
+    out += nav;
+    out += "</nav></div></header>\n<main>\n";
+    out += content;
+    out += "\n</main>\n<footer class=\"trellis-footer\">Trellis ";
+    out += html_escape(host_version());
+    out += "</footer>\n</body>\n</html>\n";
+    return out;
+  }
+
+  void error_page(const http_request& req, http_response& res, int status, std::string_view title,
+                  std::string_view detail) const {
+    res = {};
+    res.status = status;
+    if (wants_html(req)) {
+      res.set("Content-Type", "text/html; charset=utf-8");
+      std::string content = "<h1>" + html_escape(title) + "</h1>\n<p>" + html_escape(detail) + "</p>\n" +
+                            "<p class=\"muted\">Request id: <code>" + html_escape(req.request_id) + "</code></p>";
+      res.body = layout(title, content, req.path);
+    } else {
+      res.set("Content-Type", "application/json");
+      res.body = json::serialize(json::object{{"error", detail}, {"status", status}, {"request_id", req.request_id}}) + "\n";
+    }
+  }
+
+  void asset(const http_request& req, http_response& res, std::string_view name) const {
+    auto found = assets::find(name);
+    if (!found) return error_page(req, res, 404, "Not found", "There is no page at this address.");
+    std::string etag = etag_of(found->first);
+    res.set("ETag", etag);
+    res.set("Cache-Control", "public, max-age=300, must-revalidate");
+    if (etag_matches(req.header("If-None-Match"), etag)) {
+      res.status = 304;
+      return;
+    }
+    res.set("Content-Type", std::string(found->second));
+    res.body = std::string(found->first);
+  }
+
+  void home(const http_request& req, http_response& res) const {
+    std::string target = options.home;
+    if (target.empty() && !menu.empty()) target = menu.front().href;
+    if (!target.empty() && target != "/") {
+      res.status = 302;
+      res.set("Location", target);
+      res.set("Content-Type", "text/plain; charset=utf-8");
+      res.body = "See " + target + "\n";
+      return;
+    }
+    std::string content = "<h1>Trellis</h1><p>No plugin provides a home page yet.</p>";
+    res.set("Content-Type", "text/html; charset=utf-8");
+    res.body = layout("Home", content, req.path);
+  }
+
+  void ready(const http_request&, http_response& res) const {
+    json::array problems;
+    for (const auto& rec : plugins.plugins()) {
+      if (rec.state == plugin_state::rejected) {
+        problems.push_back(json::object{{"file", rec.file.string()}, {"error", rec.error}});
+      }
+    }
+    res.status = problems.empty() ? 200 : 503;
+    res.set("Content-Type", "application/json");
+    res.set("Cache-Control", "no-store");
+    res.body = json::serialize(json::object{{"ready", problems.empty()}, {"rejected_plugins", problems}}) + "\n";
+  }
+
+  void page(const page_entry& page, const std::vector<std::pair<std::string, std::string>>& raw_params,
+            const http_request& req, http_response& res) const {
+    page_request preq;
+    preq.method = req.method;
+    preq.path = req.path;
+    for (const auto& [name, raw] : raw_params) {
+      auto value = pct_decode(raw);
+      if (!value) return error_page(req, res, 400, "Bad request", "The address has a malformed %-escape.");
+      preq.path_params.emplace_back(name, std::move(*value));
+    }
+    preq.query_params = req.query;
+    preq.headers = req.headers;
+    preq.cookies = parse_cookies(req.header("Cookie"));
+    preq.body = req.body;
+    page_response pres;
+    call_status st = call_page(page, preq, pres);
+    if (!st.ok()) {
+      plugins.logger().error("request {}: page {} {} of plugin '{}' failed: {}", req.request_id, page.method,
+                             page.mounted_path(), page.plugin_id, st.message);
+      return error_page(req, res, 500, "Something went wrong",
+                        "The page could not be shown. The error was logged with the request id below.");
+    }
+    res.status = pres.status;
+    res.headers = std::move(pres.headers);
+    if (pres.layout_title) {
+      res.set("Content-Type", "text/html; charset=utf-8");
+      res.body = layout(*pres.layout_title, pres.body, req.path);
+    } else {
+      res.body = std::move(pres.body);
+    }
+  }
+
+  void handle(const http_request& req, http_response& res) const {
+    const std::string& path = req.path;
+    const bool get = req.method == "GET" || req.method == "HEAD";
+    if (path == "/" && get) return home(req, res);
+    if (path == "/healthz" && get) {
+      res.set("Content-Type", "text/plain; charset=utf-8");
+      res.set("Cache-Control", "no-store");
+      res.body = "ok\n";
+      return;
+    }
+    if (path == "/readyz" && get) return ready(req, res);
+    if (path == "/api/v1/plugins" && get) {
+      res.set("Content-Type", "application/json");
+      res.body = json::serialize(plugins.to_json()) + "\n";
+      return;
+    }
+    if (path.rfind("/static/", 0) == 0 && get) return asset(req, res, std::string_view(path).substr(8));
+    for (std::string_view host_path : {"/healthz", "/readyz", "/api/v1/plugins"}) {
+      if (path == host_path) {
+        res.set("Allow", "GET, HEAD");
+        return error_page(req, res, 405, "Method not allowed", "This address accepts GET and HEAD.");
+      }
+    }
+    auto found = routes.find(req.method, path);
+    if (found.found) return page(**found.found->value, found.found->params, req, res);
+    if (!found.allowed.empty()) {
+      std::string allow;
+      for (const auto& m : found.allowed) allow += (allow.empty() ? "" : ", ") + m;
+      error_page(req, res, 405, "Method not allowed", "This address accepts " + allow + ".");
+      res.set("Allow", allow);
+      return;
+    }
+    error_page(req, res, 404, "Page not found", "There is no page at this address.");
+  }
+
+  void subscribe(const std::shared_ptr<ws_connection>& conn, const json::array& topics) {
+    std::lock_guard lock(mu);
+    for (const auto& t : topics) {
+      if (!t.is_string() || t.get_string().empty() || t.get_string().size() > 200) continue;
+      auto& list = subscribers[std::string(t.get_string())];
+      list.erase(std::remove_if(list.begin(), list.end(), [](const auto& w) { return w.expired(); }), list.end());
+      list.push_back(conn);
+    }
+  }
+
+  void unsubscribe(const std::shared_ptr<ws_connection>& conn) {
+    std::lock_guard lock(mu);
+    for (auto it = subscribers.begin(); it != subscribers.end();) {
+      auto& list = it->second;
+      list.erase(std::remove_if(list.begin(), list.end(),
+                                [&](const auto& w) {
+                                  auto p = w.lock();
+                                  return !p || p == conn;
+                                }),
+                 list.end());
+      it = list.empty() ? subscribers.erase(it) : std::next(it);
+    }
+  }
+
+  void on_message(const std::shared_ptr<ws_connection>& conn, std::string_view text) {
+    boost::system::error_code ec;
+    json::value msg = json::parse(text, ec);
+    auto reply_error = [&](std::string_view message) {
+      conn->send(json::serialize(json::object{{"type", "error"}, {"message", message}}));
+    };
+    if (ec || !msg.is_object()) return reply_error("message is not a JSON object");
+    const auto& o = msg.get_object();
+    const json::value* type = o.if_contains("type");
+    if (type == nullptr || !type->is_string()) return reply_error("message has no 'type'");
+    if (type->get_string() == "subscribe") {
+      const json::value* topics = o.if_contains("topics");
+      if (topics == nullptr || !topics->is_array()) return reply_error("'subscribe' needs an array 'topics'");
+      subscribe(conn, topics->get_array());
+      return;
+    }
+    reply_error("unknown message type '" + std::string(type->get_string()) + "'");
+  }
+
+  void publish(std::string_view topic, std::string_view values_json) {
+    std::vector<std::shared_ptr<ws_connection>> targets;
+    {
+      std::lock_guard lock(mu);
+      auto it = subscribers.find(std::string(topic));
+      if (it == subscribers.end()) return;
+      for (auto& w : it->second) {
+        if (auto p = w.lock()) targets.push_back(std::move(p));
+      }
+    }
+    if (targets.empty()) return;
+    std::string message = "{\"type\":\"update\",\"topic\":" + json::serialize(json::value(topic)) +
+                          ",\"values\":" + std::string(values_json) + "}";
+    for (auto& t : targets) t->send(message);
+  }
+};
+
+web_app::web_app(const plugin_host& plugins, web_options options)
+    : impl_(std::make_unique<impl>(plugins, std::move(options))) {}
+web_app::~web_app() = default;
+
+http_handler web_app::handler() {
+  return [this](const http_request& req, http_response& res) { impl_->handle(req, res); };
+}
+
+ws_handler web_app::websocket() {
+  ws_handler h;
+  h.on_message = [this](const std::shared_ptr<ws_connection>& c, std::string_view m) { impl_->on_message(c, m); };
+  h.on_close = [this](const std::shared_ptr<ws_connection>& c) { impl_->unsubscribe(c); };
+  return h;
+}
+
+void web_app::publish(std::string_view topic, std::string_view values_json) { impl_->publish(topic, values_json); }
+
+std::size_t web_app::subscribers(std::string_view topic) const {
+  std::lock_guard lock(impl_->mu);
+  auto it = impl_->subscribers.find(std::string(topic));
+  if (it == impl_->subscribers.end()) return 0;
+  return static_cast<std::size_t>(std::count_if(it->second.begin(), it->second.end(), [](const auto& w) { return !w.expired(); }));
+}
+
+void web_app::attach_stats(const server_stats* stats) { impl_->stats = stats; }
+
+void web_app::publish_host_figures() {
+  constexpr std::string_view topic = "trellis/host";
+  if (subscribers(topic) == 0) return;
+  auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - impl_->started);
+  json::object values;
+  values["uptime"] = human_duration(up);
+  values["requests"] = impl_->stats != nullptr ? impl_->stats->requests.load() : 0;
+  values["connections"] = impl_->stats != nullptr ? impl_->stats->connections_open.load() : 0;
+  values["memory"] = std::to_string(resident_kib() / 1024) + " MiB";
+  publish(topic, json::serialize(values));
+}
+
+}  // namespace trellis::host
