@@ -5,6 +5,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
 .PHONY: run test test-asan bench build deps install clean
+.DEFAULT_GOAL := build
 
 deps:
 	scripts/install-deps

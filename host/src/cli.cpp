@@ -129,7 +129,15 @@ void print_plugins(const plugin_host& host, std::ostream& out) {
 void print_manifest(const manifest& m, const fs::path& file, std::ostream& out) {
   out << m.name << " (" << m.id << ") " << m.version.str() << "\n";
   out << "  file:         " << file.string() << "\n";
-  out << "  ABI:          " << m.abi_major << "." << m.abi_minor << "\n";
+  out << "  ABI:          " << m.abi_major << "." << m.abi_minor;
+  if (m.abi_major != TRELLIS_ABI_MAJOR) {
+    out << " (incompatible: this host speaks ABI major " << TRELLIS_ABI_MAJOR << ")";
+  } else if (m.abi_minor > TRELLIS_ABI_MINOR) {
+    out << " (incompatible: newer than this host's " << TRELLIS_ABI_MAJOR << "." << TRELLIS_ABI_MINOR << ")";
+  } else {
+    out << " (compatible with this host's " << TRELLIS_ABI_MAJOR << "." << TRELLIS_ABI_MINOR << ")";
+  }
+  out << "\n";
   if (!m.description.empty()) out << "  description:  " << m.description << "\n";
   if (!m.dependencies.empty()) {
     out << "  dependencies:\n";
@@ -169,27 +177,34 @@ void print_manifest(const manifest& m, const fs::path& file, std::ostream& out) 
 }
 
 // Adds a plugin command as a CLI11 subcommand whose parsed values land in `args`.
-CLI::App* add_plugin_command(CLI::App& app, const command_entry& cmd, command_args& args,
-                             std::map<std::string, int>& flag_counts) {
+// Values CLI11 fills for one plugin command, turned into command_args after parsing.
+struct parsed_values {
+  command_args lists;                         // options and repeatable positionals
+  std::map<std::string, std::string> single;  // positionals that take one word
+  std::map<std::string, int> flags;
+  std::map<std::string, const CLI::Option*> options;
+};
+
+CLI::App* add_plugin_command(CLI::App& app, const command_entry& cmd, parsed_values& values) {
   std::string description = cmd.summary;
   if (!cmd.description.empty()) description += "\n\n" + cmd.description;
   CLI::App* sub = app.add_subcommand(cmd.name, description);
   sub->group("Plugin commands (" + cmd.plugin_id + ")");
   for (const arg_spec& a : cmd.args) {
-    std::vector<std::string>& values = args[a.name];
     std::string help = a.help;
     if (!a.default_value.empty()) help += " [default: " + a.default_value + "]";
     CLI::Option* opt = nullptr;
     switch (a.kind) {
       case TRELLIS_ARG_POSITIONAL:
-        opt = sub->add_option(a.name, values, help);
-        opt->expected(a.multiple ? -1 : 1);
+        // A vector would make CLI11 give every word to the first positional.
+        opt = a.multiple ? sub->add_option(a.name, values.lists[a.name], help)->expected(-1)
+                         : sub->add_option(a.name, values.single[a.name], help);
         break;
       case TRELLIS_ARG_FLAG:
-        opt = sub->add_flag("--" + a.name, flag_counts[a.name], help);
+        opt = sub->add_flag("--" + a.name, values.flags[a.name], help);
         break;
       default:
-        opt = sub->add_option("--" + a.name, values, help);
+        opt = sub->add_option("--" + a.name, values.lists[a.name], help);
         opt->type_name("VALUE");
         if (a.multiple) {
           opt->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
@@ -200,6 +215,7 @@ CLI::App* add_plugin_command(CLI::App& app, const command_entry& cmd, command_ar
         break;
     }
     if (a.required) opt->required();
+    values.options[a.name] = opt;
   }
   return sub;
 }
@@ -324,6 +340,10 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   if (!config_file) {
     if (auto c = env("TRELLIS_CONFIG"); c && !c->empty()) config_file = fs::path(*c);
   }
+  if (config_file && !fs::is_regular_file(*config_file)) {
+    err << "trellis: --config: " << config_file->string() << " is not a file\n";
+    return 2;
+  }
   config_result config = load_config(config_file, env);
   if (!config.value) {
     err << "trellis: configuration error: " << config.error << "\n";
@@ -333,7 +353,11 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   // Serving logs at the configured level; one-shot commands keep stderr for
   // warnings and errors unless asked otherwise.
   std::string level = pre.log_level.value_or(config.value->log_level);
-  bool serve = std::any_of(argv + 1, argv + argc, [](const char* a) { return std::string_view(a) == "serve"; });
+  bool asks_help = std::any_of(argv + 1, argv + argc, [](const char* a) {
+    return std::string_view(a) == "--help" || std::string_view(a) == "-h";
+  });
+  bool serve = !asks_help &&
+               std::any_of(argv + 1, argv + argc, [](const char* a) { return std::string_view(a) == "serve"; });
   auto spd_level = spdlog::level::from_str(level);
   if (!pre.log_level && !serve) spd_level = std::max(spd_level, spdlog::level::warn);
   logger->set_level(spd_level);
@@ -389,16 +413,36 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   inspect_cmd->add_flag("--json", inspect_json, "Print JSON instead of text");
 
   std::map<const CLI::App*, const command_entry*> plugin_commands;
-  std::map<std::string, command_args> plugin_args;
-  std::map<std::string, std::map<std::string, int>> plugin_flags;
+  std::map<std::string, parsed_values> plugin_values;
   for (const auto& [name, cmd] : host.contributions().all().commands) {
-    plugin_commands[add_plugin_command(app, cmd, plugin_args[name], plugin_flags[name])] = &cmd;
+    plugin_commands[add_plugin_command(app, cmd, plugin_values[name])] = &cmd;
   }
 
   // Set last: subcommands copy the footer of their parent when created.
   app.footer("Run 'trellis COMMAND --help' for a command's options.\n"
              "Exit codes: 0 ok, 1 failure, 2 usage error.");
 
+  if (auto word = first_command_word(argc, argv); word == "help") {
+    // `trellis help [COMMAND]`, as people type it.
+    std::optional<std::string> topic;
+    for (int i = 1; i < argc; ++i) {
+      std::string_view a = argv[i];
+      if (a == "help" || (!a.empty() && a.front() == '-')) continue;
+      topic = std::string(a);
+      break;
+    }
+    if (!topic) {
+      out << app.help();
+      return 0;
+    }
+    auto subs = app.get_subcommands([&](const CLI::App* s) { return s->get_name() == *topic; });
+    if (subs.empty()) {
+      err << "trellis help: unknown command '" << *topic << "'\nRun 'trellis --help' for the list of commands.\n";
+      return 2;
+    }
+    out << subs.front()->help("trellis");
+    return 0;
+  }
   if (auto word = first_command_word(argc, argv)) {
     auto subs = app.get_subcommands([&](const CLI::App* s) { return s->get_name() == *word; });
     if (subs.empty()) {
@@ -462,20 +506,24 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   }
   for (const auto& [sub, cmd] : plugin_commands) {
     if (!sub->parsed()) continue;
-    command_args& args = plugin_args[cmd->name];
+    parsed_values& values = plugin_values[cmd->name];
+    command_args args;
     for (const arg_spec& a : cmd->args) {
-      std::vector<std::string>& v = args[a.name];
+      std::vector<std::string> v;
+      if (a.kind == TRELLIS_ARG_FLAG) {
+        if (values.flags[a.name] > 0) v = {"true"};
+      } else if (a.kind == TRELLIS_ARG_POSITIONAL && !a.multiple) {
+        if (values.options[a.name]->count() > 0) v = {values.single[a.name]};
+      } else {
+        v = values.lists[a.name];
+      }
       if (a.kind == TRELLIS_ARG_OPTION && !a.multiple && v.size() > 1) {
         err << "trellis " << cmd->name << ": --" << a.name << " was given " << v.size()
             << " times; it takes one value\nRun 'trellis " << cmd->name << " --help' for usage.\n";
         return 2;
       }
-      if (a.kind == TRELLIS_ARG_FLAG) {
-        if (plugin_flags[cmd->name][a.name] > 0) v = {"true"};
-      } else if (v.empty() && !a.default_value.empty()) {
-        v = {a.default_value};
-      }
-      if (v.empty()) args.erase(a.name);
+      if (v.empty() && !a.default_value.empty()) v = {a.default_value};
+      if (!v.empty()) args.emplace(a.name, std::move(v));
     }
     return call_command(*cmd, args, out, err);
   }

@@ -403,7 +403,9 @@ plugin_config_result resolve_plugin_config(const manifest& m, const host_config&
       value = *v;
     }
     const std::string var = env_var_name(section, k.name);
+    bool from_env = false;
     if (auto text = env(var)) {
+      from_env = true;
       value = parse_env_value(*text, k.type);
       if (!value) {
         r.error = var + " is '" + *text + "', not a valid " + k.type + " for '" + path + "'";
@@ -416,6 +418,13 @@ plugin_config_result resolve_plugin_config(const manifest& m, const host_config&
         r.error = "missing required key '" + path + "'";
         return r;
       }
+      continue;
+    }
+    // An environment variable is a fine place for a secret itself; only the
+    // file must hold references.
+    if (k.type == "secret" && from_env && !value->as_string().starts_with("env:") &&
+        !value->as_string().starts_with("file:")) {
+      out[k.name] = std::move(*value);
       continue;
     }
     if (k.type == "secret") {

@@ -271,6 +271,8 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
 
   void on_header(boost::system::error_code ec, std::size_t) {
     if (ec == http::error::header_limit) return fail_fast(431, "Request Header Fields Too Large");
+    // Beast checks Content-Length against the body limit with the headers.
+    if (ec == http::error::body_limit) return fail_fast(413, "Payload Too Large");
     if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted) {
       return close();
     }

@@ -31,6 +31,12 @@ bool is_valid_plugin_id(std::string_view id) {
   });
 }
 
+bool is_reserved_plugin_id(std::string_view id) {
+  static constexpr std::string_view reserved[] = {"api", "static", "ws", "healthz", "readyz", "metrics",
+                                                  "login", "logout", "trellis"};
+  return std::find(std::begin(reserved), std::end(reserved), id) != std::end(reserved);
+}
+
 namespace {
 
 struct field_error {
@@ -85,7 +91,7 @@ std::vector<std::string> string_list(const json::value& v, const std::string& wh
   return out;
 }
 
-bool parse_abi_header(std::string_view line, unsigned& major, unsigned& minor) {
+bool parse_abi_line(std::string_view line, unsigned& major, unsigned& minor) {
   constexpr std::string_view prefix = "trellis-manifest abi=";
   if (line.substr(0, prefix.size()) != prefix) return false;
   line.remove_prefix(prefix.size());
@@ -116,6 +122,9 @@ manifest parse_object(const json::object& root) {
   if (!is_valid_plugin_id(m.id)) {
     throw field_error{"field 'id' is '" + m.id +
                       "': use lowercase letters, digits and '-', starting with a letter"};
+  }
+  if (is_reserved_plugin_id(m.id)) {
+    throw field_error{"field 'id' is '" + m.id + "', which the host reserves for its own routes"};
   }
   std::string version_text(require_string(root, "version", "version"));
   auto version = semver::parse(version_text);
@@ -199,6 +208,11 @@ manifest parse_object(const json::object& root) {
 
 }  // namespace
 
+bool parse_manifest_header(std::string_view section, unsigned& major, unsigned& minor) {
+  std::size_t nl = section.find('\n');
+  return nl != std::string_view::npos && parse_abi_line(section.substr(0, nl), major, minor);
+}
+
 manifest_result parse_manifest(std::string_view section) {
   // The section is a C string: drop the terminating NUL(s).
   while (!section.empty() && section.back() == '\0') section.remove_suffix(1);
@@ -206,7 +220,7 @@ manifest_result parse_manifest(std::string_view section) {
   manifest_result r;
   unsigned major = 0;
   unsigned minor = 0;
-  if (nl == std::string_view::npos || !parse_abi_header(section.substr(0, nl), major, minor)) {
+  if (nl == std::string_view::npos || !parse_abi_line(section.substr(0, nl), major, minor)) {
     r.error = "manifest does not start with 'trellis-manifest abi=MAJOR.MINOR'";
     return r;
   }

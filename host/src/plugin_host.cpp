@@ -131,6 +131,8 @@ void plugin_host::reject(plugin_record& record, reject_reason reason, std::strin
 
 namespace {
 
+std::string_view to_view(trellis_str s) { return s.size == 0 ? std::string_view{} : std::string_view{s.data, s.size}; }
+
 reject_reason from_elf(elf_error e) {
   switch (e) {
     case elf_error::unreadable: return reject_reason::unreadable;
@@ -185,6 +187,7 @@ void plugin_host::load(const std::vector<fs::path>& files) {
 
   // 1. Manifests and ABI versions, without running plugin code.
   std::map<std::string, std::size_t> by_id;  // id -> record index, for candidates
+  std::map<std::string, std::size_t> known;  // id -> the record that speaks for it, in any state
   for (const fs::path& file : files) {
     plugin_record& rec = records_.emplace_back();
     rec.file = file;
@@ -202,6 +205,25 @@ void plugin_host::load(const std::vector<fs::path>& files) {
                  : section.message);
       continue;
     }
+    // The ABI first: a plugin for a newer minor may use manifest fields this
+    // host does not know, and the version is the useful thing to report.
+    unsigned abi_major = 0;
+    unsigned abi_minor = 0;
+    if (parse_manifest_header(*section.contents, abi_major, abi_minor)) {
+      const std::string built = "built for ABI " + std::to_string(abi_major) + "." + std::to_string(abi_minor);
+      if (abi_major != TRELLIS_ABI_MAJOR) {
+        reject(rec, reject_reason::abi_major_mismatch,
+               built + ", the host speaks ABI major " + std::to_string(TRELLIS_ABI_MAJOR) +
+                   "; rebuild the plugin against this SDK");
+        continue;
+      }
+      if (abi_minor > TRELLIS_ABI_MINOR) {
+        reject(rec, reject_reason::abi_minor_newer,
+               built + ", newer than the host's " + std::to_string(TRELLIS_ABI_MAJOR) + "." +
+                   std::to_string(TRELLIS_ABI_MINOR) + "; upgrade the host");
+        continue;
+      }
+    }
     manifest_result parsed = parse_manifest(*section.contents);
     if (!parsed.value) {
       reject(rec, reject_reason::bad_manifest, parsed.error);
@@ -209,21 +231,7 @@ void plugin_host::load(const std::vector<fs::path>& files) {
     }
     rec.info = std::move(parsed.value);
     const manifest& m = *rec.info;
-    if (m.abi_major != TRELLIS_ABI_MAJOR) {
-      reject(rec, reject_reason::abi_major_mismatch,
-             "plugin '" + m.id + "' was built for ABI " + std::to_string(m.abi_major) + "." +
-                 std::to_string(m.abi_minor) + ", the host speaks ABI major " +
-                 std::to_string(TRELLIS_ABI_MAJOR) + "; rebuild it against this SDK");
-      continue;
-    }
-    if (m.abi_minor > TRELLIS_ABI_MINOR) {
-      reject(rec, reject_reason::abi_minor_newer,
-             "plugin '" + m.id + "' needs ABI " + std::to_string(m.abi_major) + "." +
-                 std::to_string(m.abi_minor) + ", newer than the host's " +
-                 std::to_string(TRELLIS_ABI_MAJOR) + "." + std::to_string(TRELLIS_ABI_MINOR) +
-                 "; upgrade the host");
-      continue;
-    }
+    known.try_emplace(m.id, records_.size() - 1);
     if (auto it = by_id.find(m.id); it != by_id.end()) {
       reject(rec, reject_reason::duplicate_id,
              "plugin id '" + m.id + "' is already provided by " + records_[it->second].file.string());
@@ -238,6 +246,7 @@ void plugin_host::load(const std::vector<fs::path>& files) {
     }
     rec.state = plugin_state::loaded;  // candidate; confirmed after init
     by_id.emplace(m.id, records_.size() - 1);
+    known[m.id] = records_.size() - 1;
   }
   if (config_.enabled) {
     for (const auto& id : *config_.enabled) {
@@ -261,8 +270,8 @@ void plugin_host::load(const std::vector<fs::path>& files) {
       plugin_record& rec = records_[index];
       if (rec.state != plugin_state::loaded) continue;
       for (const auto& [dep, range] : rec.info->dependencies) {
-        auto it = by_id.find(dep);
-        const plugin_record* other = it == by_id.end() ? nullptr : &records_[it->second];
+        auto it = known.find(dep);
+        const plugin_record* other = it == known.end() ? nullptr : &records_[it->second];
         if (other == nullptr) {
           reject(rec, reject_reason::missing_dependency,
                  "plugin '" + id + "' depends on '" + dep + "' (" + range.text() + "), which is not installed");
@@ -350,6 +359,12 @@ void plugin_host::load(const std::vector<fs::path>& files) {
   }
 
   post_load_all();
+  for (const auto& [id, table] : config_.plugin_tables) {
+    if (known.find(id) == known.end()) {
+      logger_->warn("{}: [plugin.{}] matches no plugin that was found; is the id spelled right?",
+                    config_.file.empty() ? std::string("configuration") : config_.file.string(), id);
+    }
+  }
   std::size_t ok = std::count_if(records_.begin(), records_.end(),
                                  [](const plugin_record& r) { return r.state == plugin_state::loaded; });
   logger_->debug("{} plugin(s) loaded, {} file(s) examined", ok, records_.size());
@@ -418,6 +433,9 @@ bool plugin_host::init_plugin(plugin_record& rec) {
   plugin->host->staging = nullptr;
   if (!result.ok()) {
     staged.release();
+    // A plugin that returns a failed host call's status often sets no message
+    // of its own: the host's last error on this thread says what failed.
+    if (result.message.empty()) result.message = std::string(to_view(host_api()->last_error(plugin->host.get())));
     reject(rec, reject_reason::init_failed,
            "init failed: " + (result.message.empty() ? "status " + std::to_string(result.status) : result.message));
     retired_.push_back(std::move(plugin));
@@ -504,9 +522,11 @@ json::object plugin_host::to_json() const {
     } else {
       o["id"] = nullptr;
     }
-    if (rec.state != plugin_state::loaded) {
+    if (rec.state == plugin_state::rejected) {
       o["reason"] = std::string(to_string(rec.reason));
       o["error"] = rec.error;
+    } else if (rec.state == plugin_state::disabled) {
+      o["note"] = rec.error;
     }
     plugins.push_back(std::move(o));
   }

@@ -1,5 +1,6 @@
 #include "trellis/host/semver.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -183,6 +184,15 @@ version_range::parse_result version_range::parse(std::string_view text) {
 
 bool version_range::contains(const semver& v) const {
   for (const auto& alt : alternatives_) {
+    // As npm does: a pre-release only satisfies a range that names a
+    // pre-release of the same major.minor.patch, so "^1.2" never picks 2.0.0-rc.1.
+    if (!v.prerelease.empty()) {
+      bool named = std::any_of(alt.begin(), alt.end(), [&](const comparator& c) {
+        return !c.version.prerelease.empty() && c.version.major == v.major && c.version.minor == v.minor &&
+               c.version.patch == v.patch;
+      });
+      if (!named) continue;
+    }
     bool ok = true;
     for (const comparator& c : alt) {
       switch (c.kind) {

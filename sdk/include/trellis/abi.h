@@ -285,8 +285,9 @@ typedef int32_t trellis_schema_kind;
 
 /* ------------------------------------------------------------------------ */
 /* Host services. APPEND ONLY: new functions go at the end, with a comment    */
-/* naming the minor that added them. A plugin checks struct_size (or the     */
-/* host's minor) before calling a function added after its own minor.        */
+/* naming the minor that added them. The host only loads plugins whose minor  */
+/* is not newer than its own, so every function a plugin was built with is   */
+/* present; struct_size tells a plugin how much of a newer table exists.     */
 
 typedef struct trellis_host_api {
   size_t struct_size;
@@ -305,7 +306,8 @@ typedef struct trellis_host_api {
   void (*log)(trellis_host host, trellis_log_level level, trellis_str message);
 
   /* This plugin's configuration ([plugin.<id>] in trellis.toml, validated
-   * against the manifest's config schema, defaults applied) as a JSON object. */
+   * against the manifest's config schema, defaults applied) as a JSON object.
+   * The string stays valid until the plugin's shutdown returns. */
   trellis_status (*config_json)(trellis_host host, trellis_str* out_json);
 
   /* Registration; valid only during init. Fails with INVALID_ARGUMENT when a

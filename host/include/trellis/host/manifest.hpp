@@ -58,6 +58,10 @@ struct manifest_result {
 /// a message naming the first missing or malformed field.
 manifest_result parse_manifest(std::string_view section);
 
+/// Reads only the first line of a manifest section, "trellis-manifest abi=M.m".
+/// False when it is missing or malformed.
+bool parse_manifest_header(std::string_view section, unsigned& major, unsigned& minor);
+
 /// Reads and parses the manifest of the plugin file, without loading it.
 /// Failure messages describe the file problem or the manifest field.
 manifest_result read_manifest(const std::filesystem::path& file);
@@ -65,6 +69,10 @@ manifest_result read_manifest(const std::filesystem::path& file);
 /// Whether `id` is a valid plugin id: lowercase letters, digits and '-',
 /// starting with a letter, at most 64 characters.
 bool is_valid_plugin_id(std::string_view id);
+
+/// Whether `id` names one of the host's own top-level routes (api, static,
+/// ws, healthz, readyz, metrics, login, logout, trellis), which plugins cannot take.
+bool is_reserved_plugin_id(std::string_view id);
 
 /// The manifest as a JSON object (for --json output and the HTTP API).
 boost::json::object to_json(const manifest& m);
