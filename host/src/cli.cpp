@@ -1,6 +1,8 @@
 #include "trellis/host/cli.hpp"
 
 #include <algorithm>
+#include <pthread.h>
+
 #include <csignal>
 #include <iomanip>
 #include <iostream>
@@ -113,7 +115,9 @@ void print_plugins(const plugin_host& host, std::ostream& out) {
   for (const auto& r : records) {
     std::string id = r.info ? r.info->id : "-";
     std::string ver = r.info ? r.info->version.str() : "-";
-    std::string abi = r.info ? std::to_string(r.info->abi_major) + "." + std::to_string(r.info->abi_minor) : "-";
+    std::string abi = r.info  ? std::to_string(r.info->abi_major) + "." + std::to_string(r.info->abi_minor)
+                      : r.abi ? std::to_string(r.abi->first) + "." + std::to_string(r.abi->second)
+                              : "-";
     out << pad(id, w_id + 2) << pad(ver, w_ver + 2) << pad(abi, 5) << pad(std::string(to_string(r.state)), 10)
         << r.file.string() << "\n";
     if (r.state == plugin_state::loaded) {
@@ -265,6 +269,9 @@ std::optional<std::string> first_command_word(int argc, const char* const* argv)
 // Serves HTTP until SIGINT or SIGTERM, then stops gracefully: no new
 // connections, in-flight requests finish within the shutdown timeout.
 int serve_http(plugin_host& host, const host_config& config, std::ostream& out, spdlog::logger& log) {
+  if (host.contributions().all().pages.empty()) {
+    log.warn("no plugin provides pages; only /healthz, /readyz and /api/v1 answer");
+  }
   web_app app(host, web_options{config.home});
   http_server server(config.server, app.handler(), app.websocket(), host.logger_ptr());
   try {
@@ -277,6 +284,11 @@ int serve_http(plugin_host& host, const host_config& config, std::ostream& out, 
 
   boost::asio::io_context control;
   boost::asio::signal_set signals(control, SIGINT, SIGTERM);
+  sigset_t stop_signals;  // held since before plugins loaded; now the set handles them
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
   boost::asio::steady_timer figures(control);
   int received = 0;
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
@@ -341,7 +353,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     if (auto c = env("TRELLIS_CONFIG"); c && !c->empty()) config_file = fs::path(*c);
   }
   if (config_file && !fs::is_regular_file(*config_file)) {
-    err << "trellis: --config: " << config_file->string() << " is not a file\n";
+    err << "trellis: " << (pre.config ? "--config" : "TRELLIS_CONFIG") << ": " << config_file->string()
+        << " is not a file\n";
     return 2;
   }
   config_result config = load_config(config_file, env);
@@ -371,6 +384,15 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     if (fs::path d = install_plugin_dir(); !d.empty() && fs::is_directory(d)) dirs.push_back(d);
   }
 
+  if (serve) {
+    // Hold SIGINT and SIGTERM until serve_http listens for them, so a signal
+    // that arrives while plugins load still shuts them down in order.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  }
   plugin_host host(*config.value, env, logger);
   if (!wants_version && !is_inspect) {
     std::vector<std::string> warnings;

@@ -350,16 +350,13 @@ std::optional<json::value> parse_env_value(const std::string& text, const std::s
   }
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
-  if (ec) {
-    if (type == "array") {  // a comma-separated list of strings
-      json::array a;
-      for (auto& s : split_list(text, ',')) a.emplace_back(s);
-      return json::value(std::move(a));
-    }
-    return std::nullopt;
+  if (type == "array") {
+    if (!text.empty() && text.front() == '[') return !ec && v.is_array() ? std::optional<json::value>(v) : std::nullopt;
+    json::array a;  // otherwise a comma-separated list of strings
+    for (auto& s : split_list(text, ',')) a.emplace_back(s);
+    return json::value(std::move(a));
   }
-  if (type == "number" && v.is_number()) return v;
-  if (type == "array" && v.is_array()) return v;
+  if (!ec && type == "number" && v.is_number()) return v;
   return std::nullopt;
 }
 

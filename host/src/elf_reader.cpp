@@ -31,8 +31,11 @@ elf_section_result read_elf_section(const std::filesystem::path& file, const std
   if (in.bad()) return fail(elf_error::unreadable, "cannot read file");
   const std::size_t size = bytes.size();
 
-  if (size < EI_NIDENT || std::memcmp(bytes.data(), ELFMAG, SELFMAG) != 0) {
+  if (size < SELFMAG || std::memcmp(bytes.data(), ELFMAG, SELFMAG) != 0) {
     return fail(elf_error::not_elf, "not a shared library (no ELF header)");
+  }
+  if (size < EI_NIDENT) {
+    return fail(elf_error::truncated, "truncated file: " + std::to_string(size) + " bytes, inside the ELF header");
   }
   if (bytes[EI_CLASS] != ELFCLASS64 || bytes[EI_DATA] != ELFDATA2LSB) {
     return fail(elf_error::wrong_class, "not a 64-bit little-endian ELF library");
@@ -50,6 +53,24 @@ elf_section_result read_elf_section(const std::filesystem::path& file, const std
   if (eh.e_machine != host_machine) {
     return fail(elf_error::wrong_class,
                 "built for another machine (ELF machine " + std::to_string(eh.e_machine) + ")");
+  }
+  // A position-independent executable is ET_DYN too; DF_1_PIE tells it apart.
+  if (eh.e_phoff != 0 && eh.e_phentsize == sizeof(Elf64_Phdr) &&
+      eh.e_phoff + static_cast<std::uint64_t>(eh.e_phnum) * sizeof(Elf64_Phdr) <= size) {
+    for (std::size_t i = 0; i < eh.e_phnum; ++i) {
+      Elf64_Phdr ph;
+      std::memcpy(&ph, bytes.data() + eh.e_phoff + i * sizeof(Elf64_Phdr), sizeof ph);
+      if (ph.p_type != PT_DYNAMIC || ph.p_offset > size || ph.p_filesz > size - ph.p_offset) continue;
+      for (std::uint64_t off = ph.p_offset; off + sizeof(Elf64_Dyn) <= ph.p_offset + ph.p_filesz;
+           off += sizeof(Elf64_Dyn)) {
+        Elf64_Dyn dyn;
+        std::memcpy(&dyn, bytes.data() + off, sizeof dyn);
+        if (dyn.d_tag == DT_NULL) break;
+        if (dyn.d_tag == DT_FLAGS_1 && (dyn.d_un.d_val & DF_1_PIE) != 0) {
+          return fail(elf_error::not_shared, "an executable (PIE), not a shared library");
+        }
+      }
+    }
   }
   if (eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shnum == 0) {
     return fail(elf_error::truncated, "no section header table");

@@ -145,6 +145,21 @@ std::string check_path(std::string_view path) {
   return {};
 }
 
+// A route with every parameter name erased: equal shapes match the same paths.
+std::string route_shape(std::string_view path) {
+  std::string out;
+  bool in_param = false;
+  for (char c : path) {
+    if (c == '{') in_param = true;
+    if (!in_param) out += c;
+    if (c == '}') {
+      in_param = false;
+      out += "{}";
+    }
+  }
+  return out;
+}
+
 trellis_status staging_check(trellis_host host, const void* desc, std::string_view kind) {
   if (host == nullptr || desc == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
   if (host->staging == nullptr) {
@@ -199,6 +214,14 @@ trellis_status register_page(trellis_host host, const trellis_page_desc* raw) {
     std::string key = page_key(e.method, e.mounted_path());
     if (staged(host->staging->pages, key)) {
       return fail(TRELLIS_ERROR, "page '" + e.method + " " + e.path + "' is registered twice");
+    }
+    // "/items/{id}" and "/items/{name}" would answer the same requests.
+    const std::string shape = route_shape(e.path);
+    for (const auto& [other_key, other] : host->staging->pages) {
+      if (other.method == e.method && route_shape(other.path) == shape) {
+        return fail(TRELLIS_ERROR, "page '" + e.method + " " + e.path + "' matches the same requests as '" +
+                                       other.method + " " + other.path + "'");
+      }
     }
     if (auto s = taken(host, contribution_kind::page, e.method + " " + e.mounted_path(), key); s != TRELLIS_OK) return s;
     host->staging->pages.emplace(std::move(key), std::move(e));
@@ -616,6 +639,9 @@ call_status call_render(const visualization_entry& viz, const trellis_dataset& d
   } catch (...) {
     result.status = TRELLIS_ERROR;
     result.message = "exception escaped the visualization across the ABI";
+  }
+  if (!result.ok() && result.message.empty()) {
+    result.message = "visualization '" + viz.name + "' returned status " + std::to_string(result.status);
   }
   if (result.ok() && out.mime_type.empty()) {
     result.status = TRELLIS_ERROR;

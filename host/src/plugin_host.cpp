@@ -210,6 +210,7 @@ void plugin_host::load(const std::vector<fs::path>& files) {
     unsigned abi_major = 0;
     unsigned abi_minor = 0;
     if (parse_manifest_header(*section.contents, abi_major, abi_minor)) {
+      rec.abi = std::make_pair(abi_major, abi_minor);
       const std::string built = "built for ABI " + std::to_string(abi_major) + "." + std::to_string(abi_minor);
       if (abi_major != TRELLIS_ABI_MAJOR) {
         reject(rec, reject_reason::abi_major_mismatch,
@@ -471,11 +472,30 @@ void plugin_host::post_load_all() {
       result.message = "an exception escaped post_load across the ABI";
     }
     if (result.ok()) continue;
-    auto rec = std::find_if(records_.begin(), records_.end(),
-                            [&](const plugin_record& r) { return r.info && r.info->id == plugin->id && r.state == plugin_state::loaded; });
-    unload_plugin(*plugin);
-    if (rec != records_.end()) reject(*rec, reject_reason::post_load_failed, "post_load failed: " + result.message);
+    withdraw(plugin->id, reject_reason::post_load_failed, "post_load failed: " + result.message);
   }
+}
+
+void plugin_host::withdraw(const std::string& id, reject_reason reason, const std::string& error) {
+  auto find_record = [&](const std::string& wanted) {
+    return std::find_if(records_.begin(), records_.end(), [&](const plugin_record& r) {
+      return r.info && r.info->id == wanted && r.state == plugin_state::loaded;
+    });
+  };
+  auto rec = find_record(id);
+  if (rec == records_.end()) return;
+  // Dependents first, in reverse load order, as a shutdown would.
+  for (auto it = loaded_.rbegin(); it != loaded_.rend(); ++it) {
+    auto dep_rec = find_record((*it)->id);
+    if (dep_rec != records_.end() && dep_rec->info->dependencies.count(id) != 0) {
+      withdraw((*it)->id, reject_reason::dependency_rejected,
+               "plugin '" + (*it)->id + "' depends on '" + id + "', which was rejected");
+    }
+  }
+  for (auto& plugin : loaded_) {
+    if (plugin->id == id) unload_plugin(*plugin);
+  }
+  reject(*rec, reason, error);
 }
 
 void plugin_host::unload_plugin(loaded_plugin& plugin) {
@@ -521,6 +541,7 @@ json::object plugin_host::to_json() const {
       o["contributions"] = std::move(contrib);
     } else {
       o["id"] = nullptr;
+      if (rec.abi) o["abi"] = std::to_string(rec.abi->first) + "." + std::to_string(rec.abi->second);
     }
     if (rec.state == plugin_state::rejected) {
       o["reason"] = std::string(to_string(rec.reason));

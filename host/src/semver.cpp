@@ -102,7 +102,24 @@ std::strong_ordering semver::operator<=>(const semver& o) const {
   if (prerelease == o.prerelease) return std::strong_ordering::equal;
   if (prerelease.empty()) return std::strong_ordering::greater;
   if (o.prerelease.empty()) return std::strong_ordering::less;
-  return prerelease.compare(o.prerelease) <=> 0;
+  // Semver 2.0.0 section 11: dot-separated identifiers; numeric ones compare
+  // as numbers and sort before alphanumeric ones; a shorter list sorts first.
+  auto a = split(prerelease, ".");
+  auto b = split(o.prerelease, ".");
+  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    unsigned long na = 0;
+    unsigned long nb = 0;
+    bool a_num = parse_number(a[i], na) || a[i] == "0";
+    bool b_num = parse_number(b[i], nb) || b[i] == "0";
+    if (a_num && b_num) {
+      if (auto c = na <=> nb; c != 0) return c;
+    } else if (a_num != b_num) {
+      return a_num ? std::strong_ordering::less : std::strong_ordering::greater;
+    } else if (int c = a[i].compare(b[i]); c != 0) {
+      return c < 0 ? std::strong_ordering::less : std::strong_ordering::greater;
+    }
+  }
+  return a.size() <=> b.size();
 }
 
 version_range::parse_result version_range::parse(std::string_view text) {

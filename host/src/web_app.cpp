@@ -145,7 +145,11 @@ struct web_app::impl {
 
   impl(const plugin_host& p, web_options o) : plugins(p), options(std::move(o)) {
     for (const auto& [key, page] : plugins.contributions().all().pages) {
-      routes.add(page.method, page.mounted_path(), &page);
+      if (!routes.add(page.method, page.mounted_path(), &page)) {
+        // register_page refuses ambiguous routes, so this is a host bug.
+        plugins.logger().error("route {} {} of plugin '{}' shadows another route", page.method,
+                               page.mounted_path(), page.plugin_id);
+      }
       bool has_params = page.path.find('{') != std::string::npos;
       if (!page.menu_title.empty() && page.method == "GET" && !has_params) {
         menu.push_back({page.menu_title, page.mounted_path() + (page.path == "/" ? "/" : ""), page.plugin_id,

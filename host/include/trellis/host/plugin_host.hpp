@@ -61,6 +61,8 @@ std::string_view to_string(reject_reason reason);
 struct plugin_record {
   std::filesystem::path file;
   std::optional<manifest> info;  ///< set when the manifest could be read
+  /// The ABI the file says it was built for, when its manifest header is readable.
+  std::optional<std::pair<unsigned, unsigned>> abi;
   plugin_state state = plugin_state::rejected;
   reject_reason reason = reject_reason::none;
   std::string error;  ///< the cause, for a person
@@ -114,6 +116,8 @@ class plugin_host {
   bool init_plugin(plugin_record& record);
   void post_load_all();
   void unload_plugin(loaded_plugin& plugin);
+  // Shuts a loaded plugin down and marks it rejected, its dependents first.
+  void withdraw(const std::string& id, reject_reason reason, const std::string& error);
 
   host_config config_;
   env_lookup env_;

@@ -1,0 +1,670 @@
+// Integration tests of the `trellis` executable: the real binary, run as a
+// subprocess on the fixture plugins, with stdout, stderr and the exit code
+// captured separately.
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <trellis/abi.h>
+#include <unistd.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+extern char** environ;  // NOLINT: POSIX declares it nowhere in a header
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+fs::path fixture_dir(std::string_view case_dir) {
+  return fs::path(TRELLIS_FIXTURE_PLUGIN_DIR) / case_dir;
+}
+fs::path fixture(std::string_view case_dir, std::string_view file) {
+  return fixture_dir(case_dir) / file;
+}
+
+std::string abi_version() {
+  return std::to_string(TRELLIS_ABI_MAJOR) + "." + std::to_string(TRELLIS_ABI_MINOR);
+}
+
+// `text` with regex metacharacters escaped.
+std::string regex_quote(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (std::string_view(".[]{}()\\*+?^$|").find(c) != std::string_view::npos) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::size_t count_lines_with(const std::string& text, std::string_view needle) {
+  std::size_t n = 0;
+  for (const auto& l : lines_of(text)) n += l.find(needle) != std::string::npos ? 1 : 0;
+  return n;
+}
+
+struct run_result {
+  int exit_code = -1;  // the exit status, or 128 + signal when killed
+  std::string out;
+  std::string err;
+};
+
+std::ostream& operator<<(std::ostream& os, const run_result& r) {
+  return os << "exit " << r.exit_code << "\n--- stdout ---\n"
+            << r.out << "--- stderr ---\n"
+            << r.err;
+}
+
+// Environment variables for the child: the test's own environment minus every
+// TRELLIS_* variable, plus these.
+using env_vars = std::map<std::string, std::string>;
+
+// `trellis ARGS...` as a child process with piped stdout and stderr and
+// /dev/null as stdin. Reaps (and kills if needed) the child when destroyed.
+class trellis_process {
+ public:
+  explicit trellis_process(const std::vector<std::string>& args, const env_vars& env = {}) {
+    std::vector<std::string> argv_store{TRELLIS_EXE};
+    argv_store.insert(argv_store.end(), args.begin(), args.end());
+    std::vector<std::string> env_store;
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (std::string_view(*e).substr(0, 8) != "TRELLIS_") env_store.emplace_back(*e);
+    }
+    for (const auto& [k, v] : env) env_store.push_back(k + "=" + v);
+
+    int out_pipe[2];
+    int err_pipe[2];
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
+      throw std::system_error(errno, std::generic_category(), "pipe2");
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+    std::vector<char*> argv = pointers(argv_store);
+    std::vector<char*> envp = pointers(env_store);
+    const int rc = ::posix_spawn(&pid_, TRELLIS_EXE, &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out_pipe[1]);
+    ::close(err_pipe[1]);
+    out_fd_ = out_pipe[0];
+    err_fd_ = err_pipe[0];
+    if (rc != 0) {
+      pid_ = -1;
+      throw std::system_error(rc, std::generic_category(), "posix_spawn " TRELLIS_EXE);
+    }
+  }
+  trellis_process(const trellis_process&) = delete;
+  trellis_process& operator=(const trellis_process&) = delete;
+  ~trellis_process() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+    close_fd(out_fd_);
+    close_fd(err_fd_);
+  }
+
+  /// Reads output until stderr contains `text`; false if the child closed its
+  /// output first or `limit` passed (a safety net against hangs, not a timing check).
+  bool wait_for_stderr(std::string_view text,
+                       std::chrono::seconds limit = std::chrono::seconds(60)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (err_.find(text) == std::string::npos) {
+      if (!pump(deadline)) return err_.find(text) != std::string::npos;
+    }
+    return true;
+  }
+
+  void send_signal(int signo) const { ::kill(pid_, signo); }
+
+  /// Reads stdout and stderr to their end and reaps the child.
+  run_result finish(std::chrono::seconds limit = std::chrono::seconds(60)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (pump(deadline)) {
+    }
+    run_result r;
+    if (out_fd_ >= 0 || err_fd_ >= 0) {
+      ADD_FAILURE() << "trellis did not finish within " << limit.count() << " s; killing it";
+      ::kill(pid_, SIGKILL);
+    }
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.out = out_;
+    r.err = err_;
+    return r;
+  }
+
+  const std::string& err() const { return err_; }
+
+ private:
+  static std::vector<char*> pointers(std::vector<std::string>& strings) {
+    std::vector<char*> out;
+    for (auto& s : strings) out.push_back(s.data());
+    out.push_back(nullptr);
+    return out;
+  }
+  static void close_fd(int& fd) {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
+
+  // Waits for output on either pipe and appends it; false when both pipes
+  // are closed or the deadline passed.
+  bool pump(std::chrono::steady_clock::time_point deadline) {
+    if (out_fd_ < 0 && err_fd_ < 0) return false;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
+    const int n = ::poll(fds, 2, static_cast<int>(left.count()));
+    if (n < 0 && errno == EINTR) return true;
+    if (n <= 0) return n == 0 ? std::chrono::steady_clock::now() < deadline : false;
+    drain(fds[0], out_fd_, out_);
+    drain(fds[1], err_fd_, err_);
+    return true;
+  }
+  static void drain(const pollfd& p, int& fd, std::string& into) {
+    if (fd < 0 || (p.revents & (POLLIN | POLLHUP | POLLERR)) == 0) return;
+    char buffer[4096];
+    const ssize_t got = ::read(fd, buffer, sizeof buffer);
+    if (got > 0) {
+      into.append(buffer, static_cast<std::size_t>(got));
+    } else if (got == 0 || errno != EINTR) {
+      close_fd(fd);
+    }
+  }
+
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  int err_fd_ = -1;
+  std::string out_;
+  std::string err_;
+};
+
+// Runs `trellis ARGS...` to completion.
+run_result trellis(const std::vector<std::string>& args, const env_vars& env = {}) {
+  trellis_process p(args, env);
+  return p.finish();
+}
+
+// `--no-default-plugins --plugin-dir D` for each fixture case directory, then `rest`.
+std::vector<std::string> with_plugins(const std::vector<std::string>& cases,
+                                      std::vector<std::string> rest) {
+  std::vector<std::string> args{"--no-default-plugins"};
+  for (const auto& c : cases) {
+    args.emplace_back("--plugin-dir");
+    args.push_back(fixture_dir(c).string());
+  }
+  args.insert(args.end(), rest.begin(), rest.end());
+  return args;
+}
+
+// A fresh directory per test, removed afterwards.
+class temp_dir {
+ public:
+  temp_dir() {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    path_ = fs::temp_directory_path() /
+            ("trellis-cli-" + std::string(info->name()) + "-" + std::to_string(::getpid()));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  fs::path write(const std::string& name, const std::string& content) const {
+    fs::path file = path_ / name;
+    std::ofstream(file) << content;
+    return file;
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::vector<std::string> read_lines(const fs::path& file) {
+  std::ifstream in(file);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// The object in `plugins` (plugins list --json) whose "file" is `file`.
+const json::object* plugin_entry(const json::value& doc, const fs::path& file) {
+  for (const json::value& p : doc.at("plugins").as_array()) {
+    if (p.at("file").as_string() == file.string()) return &p.as_object();
+  }
+  return nullptr;
+}
+
+// -- help and version ----------------------------------------------------------
+
+// `trellis --help` lists plugin commands with their summaries, beside the built-ins.
+TEST(Cli, HelpListsPluginCommandsWithSummary) {
+  run_result r = trellis(with_plugins({"good"}, {"--help"}));
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("good-cmd"));
+  EXPECT_THAT(r.out, HasSubstr("Greet someone from the good fixture"));
+  EXPECT_THAT(r.out, HasSubstr("serve"));
+  EXPECT_THAT(r.out, HasSubstr("plugins"));
+  EXPECT_EQ(r.err, "");
+}
+
+// `trellis --version` prints the host version and the ABI version.
+TEST(Cli, VersionPrintsHostAndAbiVersions) {
+  run_result r = trellis({"--no-default-plugins", "--version"});
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.out, "trellis " TRELLIS_TEST_HOST_VERSION " (ABI " + abi_version() + ")\n");
+}
+
+// -- plugins list ----------------------------------------------------------------
+
+// `plugins list` shows loaded plugins with their contributions and rejected
+// ones with the reason; the rejection is logged once, naming the file.
+TEST(Cli, PluginsListShowsLoadedAndRejectedPlugins) {
+  const fs::path init_error = fixture("init_error", "init_error.so");
+  const fs::path wrong_abi = fixture("wrong_abi_major", "wrong_abi_major.so");
+  run_result r =
+      trellis(with_plugins({"good", "init_error", "wrong_abi_major"}, {"plugins", "list"}));
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("good +1\\.0\\.0 +" + regex_quote(abi_version()) +
+                                              " +loaded +" +
+                                              regex_quote(fixture("good", "good.so").string())));
+  EXPECT_THAT(r.out, HasSubstr("command good-cmd"));
+  EXPECT_THAT(r.out, HasSubstr("page GET /hello"));
+  EXPECT_THAT(r.out,
+              ::testing::ContainsRegex("init-error +1\\.0\\.0 +" + regex_quote(abi_version()) +
+                                       " +rejected +" + regex_quote(init_error.string())));
+  EXPECT_THAT(r.out, HasSubstr("error: init failed: cannot reach the frobnicator"));
+  // Refused on its ABI version alone: the rest of its manifest is not read.
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("rejected +" + regex_quote(wrong_abi.string())));
+  EXPECT_THAT(r.out, HasSubstr("error: built for ABI 2.0, the host speaks ABI major 1"));
+  EXPECT_EQ(count_lines_with(r.err, "plugin rejected"), 2U) << r;
+  EXPECT_EQ(count_lines_with(r.err, "plugin rejected: " + init_error.string() +
+                                        ": init failed: cannot reach the frobnicator"),
+            1U)
+      << r;
+  EXPECT_EQ(
+      count_lines_with(r.err, "plugin rejected: " + wrong_abi.string() + ": built for ABI 2.0"), 1U)
+      << r;
+}
+
+// `plugins list --json` reports id, version, ABI, state and the reject reason of each file.
+TEST(Cli, PluginsListJsonReportsStatesAndReasons) {
+  run_result r = trellis(with_plugins({"good", "wrong_abi_major", "not_a_library", "init_error"},
+                                      {"plugins", "list", "--json"}));
+  ASSERT_EQ(r.exit_code, 0) << r;
+  boost::system::error_code ec;
+  json::value doc = json::parse(r.out, ec);
+  ASSERT_FALSE(ec) << ec.message() << "\n" << r;
+  EXPECT_EQ(doc.at("host_version").as_string(), TRELLIS_TEST_HOST_VERSION);
+  EXPECT_EQ(doc.at("abi").as_string(), abi_version());
+  EXPECT_EQ(doc.at("plugins").as_array().size(), 4U);
+
+  const json::object* good = plugin_entry(doc, fixture("good", "good.so"));
+  ASSERT_NE(good, nullptr) << r.out;
+  EXPECT_EQ(good->at("id").as_string(), "good");
+  EXPECT_EQ(good->at("version").as_string(), "1.0.0");
+  EXPECT_EQ(good->at("abi").as_string(), abi_version());
+  EXPECT_EQ(good->at("state").as_string(), "loaded");
+  EXPECT_FALSE(good->contains("reason"));
+  EXPECT_EQ(good->at("contributions").at("commands").as_array().at(0).as_string(), "good-cmd");
+
+  struct expected {
+    fs::path file;
+    const char* id;  // nullptr: the manifest could not be read
+    const char* reason;
+    const char* error;
+  };
+  const expected rejected[] = {
+      {fixture("wrong_abi_major", "wrong_abi_major.so"), nullptr, "abi_major_mismatch", "ABI 2.0"},
+      {fixture("not_a_library", "not_a_library.so"), nullptr, "not_shared_library",
+       "not a shared library"},
+      {fixture("init_error", "init_error.so"), "init-error", "init_failed",
+       "cannot reach the frobnicator"},
+  };
+  for (const expected& e : rejected) {
+    SCOPED_TRACE(e.file.string());
+    const json::object* p = plugin_entry(doc, e.file);
+    ASSERT_NE(p, nullptr) << r.out;
+    if (e.id == nullptr) {
+      EXPECT_TRUE(p->at("id").is_null());
+    } else {
+      EXPECT_EQ(p->at("id").as_string(), e.id);
+    }
+    EXPECT_EQ(p->at("state").as_string(), "rejected");
+    EXPECT_EQ(p->at("reason").as_string(), e.reason);
+    EXPECT_THAT(std::string(p->at("error").as_string()), HasSubstr(e.error));
+  }
+  EXPECT_EQ(count_lines_with(r.err, "plugin rejected"), 3U) << r;
+}
+
+// TRELLIS_PLUGIN_PATH (colon-separated) is searched for plugins like --plugin-dir.
+TEST(Cli, PluginPathEnvironmentVariableDiscoversPlugins) {
+  const std::string path =
+      fixture_dir("good").string() + ":" + fixture_dir("dependency_chain").string();
+  run_result r = trellis({"--no-default-plugins", "plugins", "list", "--json"},
+                         {{"TRELLIS_PLUGIN_PATH", path}});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  json::value doc = json::parse(r.out);
+  std::vector<std::string> ids;
+  for (const json::value& p : doc.at("plugins").as_array()) {
+    EXPECT_EQ(p.at("state").as_string(), "loaded") << json::serialize(p);
+    ids.emplace_back(p.at("id").as_string());
+  }
+  EXPECT_THAT(ids, ::testing::UnorderedElementsAre("good", "dependent", "base"));
+  // Control: without the variable nothing is found.
+  run_result none = trellis({"--no-default-plugins", "plugins", "list", "--json"});
+  EXPECT_TRUE(json::parse(none.out).at("plugins").as_array().empty()) << none;
+}
+
+// -- plugins inspect ---------------------------------------------------------------
+
+// `plugins inspect FILE` prints the embedded manifest.
+TEST(Cli, PluginsInspectPrintsManifest) {
+  const fs::path file = fixture("good", "good.so");
+  run_result r = trellis({"--no-default-plugins", "plugins", "inspect", file.string()});
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("good (good) 1.0.0"));
+  EXPECT_THAT(r.out, HasSubstr("file:         " + file.string()));
+  EXPECT_THAT(r.out, HasSubstr("ABI:          " + abi_version()));
+  EXPECT_THAT(r.out, HasSubstr("command good-cmd"));
+  EXPECT_THAT(r.out, HasSubstr("page GET /hello"));
+}
+
+// `plugins inspect FILE --json` prints the manifest as JSON, dependencies and config schema
+// included.
+TEST(Cli, PluginsInspectJsonPrintsManifest) {
+  const fs::path file = fixture("dependency_chain", "a_dependent.so");
+  run_result r = trellis({"--no-default-plugins", "plugins", "inspect", file.string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  json::value doc = json::parse(r.out);
+  EXPECT_EQ(doc.at("id").as_string(), "dependent");
+  EXPECT_EQ(doc.at("version").as_string(), "1.0.0");
+  EXPECT_EQ(doc.at("abi").as_string(), abi_version());
+  EXPECT_EQ(doc.at("file").as_string(), file.string());
+  EXPECT_EQ(doc.at("dependencies").at("base").as_string(), "^1.0.0");
+  EXPECT_EQ(doc.at("contributions").at("commands").as_array().at(0).as_string(), "dependent-cmd");
+  EXPECT_EQ(doc.at("config").at("trace_file").at("type").as_string(), "string");
+}
+
+// `plugins inspect` reads the manifest without running any plugin code: no
+// library constructor, no init. `plugins list` on the same file shows both run.
+TEST(Cli, PluginsInspectDoesNotRunPluginCode) {
+  const fs::path file = fixture("side_effects", "side_effects.so");
+  run_result inspect =
+      trellis(with_plugins({"side_effects"}, {"plugins", "inspect", file.string()}));
+  EXPECT_EQ(inspect.exit_code, 0) << inspect;
+  EXPECT_THAT(inspect.out, HasSubstr("side-effects (side-effects) 1.0.0"));
+  EXPECT_THAT(inspect.out + inspect.err, Not(HasSubstr("SIDE EFFECT")));
+
+  run_result list = trellis(with_plugins({"side_effects"}, {"plugins", "list"}));
+  EXPECT_EQ(list.exit_code, 0) << list;
+  EXPECT_THAT(list.out, HasSubstr("SIDE EFFECT: library constructor ran"));
+  EXPECT_THAT(list.out, HasSubstr("SIDE EFFECT: init ran"));
+}
+
+// `plugins inspect` on a file that is no plugin fails with exit 1, naming the file and why.
+TEST(Cli, PluginsInspectRejectsNonPlugin) {
+  const fs::path file = fixture("not_a_library", "not_a_library.so");
+  run_result r = trellis({"--no-default-plugins", "plugins", "inspect", file.string()});
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_THAT(r.err, HasSubstr(file.string()));
+  EXPECT_THAT(r.err, HasSubstr("not a shared library"));
+  EXPECT_EQ(r.out, "");
+}
+
+// -- plugin commands -------------------------------------------------------------------
+
+// A plugin command gets its parsed arguments, writes through the host and sets the exit code.
+TEST(Cli, PluginCommandRunsAndReturnsItsExitCode) {
+  run_result r = trellis(with_plugins(
+      {"good"}, {"good-cmd", "World", "--greeting", "Hi", "--loud", "--exit-code", "3"}));
+  EXPECT_EQ(r.exit_code, 3) << r;
+  EXPECT_EQ(r.out, "HI, WORLD!\n");
+  EXPECT_EQ(r.err, "");
+}
+
+// Options left out take the defaults the command declared.
+TEST(Cli, PluginCommandUsesDeclaredDefaults) {
+  run_result r = trellis(with_plugins({"good"}, {"good-cmd", "World"}));
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.out, "Hello, World!\n");
+  EXPECT_EQ(r.err, "");
+}
+
+// `trellis <command> --help` shows the command's description and arguments.
+TEST(Cli, PluginCommandHasItsOwnHelp) {
+  run_result r = trellis(with_plugins({"good"}, {"good-cmd", "--help"}));
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("Prints a greeting and exits with --exit-code."));
+  EXPECT_THAT(r.out, HasSubstr("name"));
+  EXPECT_THAT(r.out, HasSubstr("Who to greet"));
+  EXPECT_THAT(r.out, HasSubstr("--greeting"));
+  EXPECT_THAT(r.out, HasSubstr("--exit-code"));
+  EXPECT_THAT(r.out, HasSubstr("--loud"));
+  EXPECT_THAT(r.out, HasSubstr("Greet in capitals"));
+  EXPECT_THAT(r.out, Not(HasSubstr("Hello, ")));  // the command itself did not run
+}
+
+// A missing required positional argument is a usage error naming it.
+TEST(Cli, MissingPositionalArgumentExitsTwo) {
+  run_result r = trellis(with_plugins({"good"}, {"good-cmd"}));
+  EXPECT_EQ(r.exit_code, 2) << r;
+  EXPECT_THAT(r.err, HasSubstr("name"));
+  EXPECT_THAT(r.err, HasSubstr("good-cmd"));
+  EXPECT_EQ(r.out, "");
+}
+
+// An option the command does not declare is a usage error naming it.
+TEST(Cli, UnknownOptionExitsTwo) {
+  run_result r = trellis(with_plugins({"good"}, {"good-cmd", "World", "--bogus"}));
+  EXPECT_EQ(r.exit_code, 2) << r;
+  EXPECT_THAT(r.err, HasSubstr("--bogus"));
+  EXPECT_EQ(r.out, "");
+}
+
+// A single-valued option given twice is a usage error naming it.
+TEST(Cli, OptionGivenTwiceExitsTwo) {
+  run_result r =
+      trellis(with_plugins({"good"}, {"good-cmd", "World", "--greeting", "a", "--greeting", "b"}));
+  EXPECT_EQ(r.exit_code, 2) << r;
+  EXPECT_THAT(r.err, HasSubstr("--greeting"));
+  EXPECT_EQ(r.out, "");
+}
+
+// A usage error raised by the plugin itself also exits 2 with its message.
+TEST(Cli, PluginUsageErrorExitsTwo) {
+  run_result r = trellis(with_plugins({"good"}, {"good-cmd", "World", "--exit-code", "lots"}));
+  EXPECT_EQ(r.exit_code, 2) << r;
+  EXPECT_THAT(r.err, HasSubstr("--exit-code must be an integer, not 'lots'"));
+  EXPECT_EQ(r.out, "");
+}
+
+// A command nobody provides exits 2, naming it.
+TEST(Cli, UnknownCommandExitsTwo) {
+  run_result r = trellis(with_plugins({"good"}, {"frobnicate"}));
+  EXPECT_EQ(r.exit_code, 2) << r;
+  EXPECT_THAT(r.err, HasSubstr("frobnicate"));
+  EXPECT_EQ(r.out, "");
+}
+
+// A rejected plugin does not stop the others' commands; its rejection is one line on stderr.
+TEST(Cli, RejectedPluginDoesNotStopOtherCommands) {
+  const fs::path bad = fixture("init_throws", "init_throws.so");
+  run_result r = trellis(with_plugins({"good", "init_throws"}, {"good-cmd", "World"}));
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.out, "Hello, World!\n");
+  ASSERT_EQ(lines_of(r.err).size(), 1U) << r;
+  EXPECT_THAT(r.err, HasSubstr("plugin rejected: " + bad.string()));
+  EXPECT_THAT(r.err, HasSubstr("setup exploded on purpose"));
+}
+
+// The clang/libc++ plugin's command runs from the CLI with its exit codes and messages.
+TEST(Cli, LibcxxPluginCommandRuns) {
+  ASSERT_TRUE(fs::exists(fixture("libcxx", "libcxx.so"))) << "built only when CMake finds clang++";
+  run_result ok = trellis(with_plugins({"libcxx"}, {"libcxx-cmd", "ok", "--text", "caf\xC3\xA9"}));
+  EXPECT_EQ(ok.exit_code, 0) << ok;
+  EXPECT_THAT(ok.out, HasSubstr(" says: caf\xC3\xA9\n"));
+  EXPECT_EQ(ok.err, "");
+
+  run_result usage = trellis(with_plugins({"libcxx"}, {"libcxx-cmd", "usage"}));
+  EXPECT_EQ(usage.exit_code, 2) << usage;
+  EXPECT_THAT(usage.err, HasSubstr("argument 'mode': usage error requested"));
+
+  run_result fail = trellis(with_plugins({"libcxx"}, {"libcxx-cmd", "fail"}));
+  EXPECT_EQ(fail.exit_code, 1) << fail;
+  EXPECT_THAT(fail.err, HasSubstr("libc++ plugin failed on purpose"));
+
+  run_result thrown = trellis(with_plugins({"libcxx"}, {"libcxx-cmd", "throw"}));
+  EXPECT_EQ(thrown.exit_code, 1) << thrown;
+  EXPECT_THAT(thrown.err, HasSubstr("uncaught exception: std::runtime_error thrown in libc++"));
+}
+
+// The plugin built against the frozen ABI 1.0 header runs its command from the CLI.
+TEST(Cli, Abi10PluginCommandRuns) {
+  run_result r = trellis(with_plugins({"abi_1_0"}, {"old-cmd"}));
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.out, "hello from ABI 1.0\n");
+  EXPECT_EQ(r.err, "");
+}
+
+// -- configuration -----------------------------------------------------------------
+
+// A --config file that does not exist is a usage error naming the option and the file.
+TEST(Cli, MissingConfigFileIsReported) {
+  temp_dir tmp;
+  const fs::path missing = tmp.path() / "absent.toml";
+  run_result r = trellis(with_plugins({"good"}, {"--config", missing.string(), "plugins", "list"}));
+  EXPECT_EQ(r.exit_code, 2) << r;
+  EXPECT_THAT(r.err, HasSubstr("--config: " + missing.string() + " is not a file"));
+  EXPECT_EQ(r.out, "");
+}
+
+// A TOML syntax error is reported with the file, line and column.
+TEST(Cli, ConfigSyntaxErrorIsReported) {
+  temp_dir tmp;
+  const fs::path config = tmp.write("broken.toml", "[plugins]\nenabled = [\"good\"\n");
+  run_result r = trellis(with_plugins({"good"}, {"--config", config.string(), "plugins", "list"}));
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_THAT(r.err, HasSubstr(config.string() + ": line "));
+  EXPECT_THAT(r.err, HasSubstr("column"));
+  EXPECT_EQ(r.out, "");
+}
+
+// An unknown key in the config file is reported by name.
+TEST(Cli, ConfigUnknownKeyIsReported) {
+  temp_dir tmp;
+  const fs::path config = tmp.write("unknown.toml", "[plugins]\nfrobnicate = true\n");
+  run_result r = trellis(with_plugins({"good"}, {"--config", config.string(), "plugins", "list"}));
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_THAT(r.err, HasSubstr(config.string()));
+  EXPECT_THAT(r.err, HasSubstr("unknown key 'plugins.frobnicate'"));
+  EXPECT_EQ(r.out, "");
+}
+
+// TRELLIS_CONFIG names the config file; its [plugins] enabled disables the rest.
+TEST(Cli, ConfigFromEnvironmentRestrictsEnabledPlugins) {
+  temp_dir tmp;
+  const fs::path config = tmp.write("trellis.toml", "[plugins]\nenabled = [\"good\"]\n");
+  run_result r = trellis(with_plugins({"good", "dependency_chain"}, {"plugins", "list", "--json"}),
+                         {{"TRELLIS_CONFIG", config.string()}});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  json::value doc = json::parse(r.out);
+  std::map<std::string, std::string> states;
+  for (const json::value& p : doc.at("plugins").as_array()) {
+    states[std::string(p.at("id").as_string())] = std::string(p.at("state").as_string());
+  }
+  EXPECT_EQ(states, (std::map<std::string, std::string>{
+                        {"good", "loaded"}, {"base", "disabled"}, {"dependent", "disabled"}}));
+}
+
+// A [plugin.<id>] key the plugin does not declare rejects that plugin, naming the key.
+TEST(Cli, InvalidPluginConfigRejectsThePlugin) {
+  temp_dir tmp;
+  const fs::path config = tmp.write("trellis.toml", "[plugin.base]\ncolour = \"blue\"\n");
+  run_result r = trellis(with_plugins({"good", "dependency_chain"},
+                                      {"--config", config.string(), "plugins", "list", "--json"}));
+  ASSERT_EQ(r.exit_code, 0) << r;
+  json::value doc = json::parse(r.out);
+  const json::object* base = plugin_entry(doc, fixture("dependency_chain", "b_base.so"));
+  ASSERT_NE(base, nullptr);
+  EXPECT_EQ(base->at("reason").as_string(), "config_invalid");
+  EXPECT_THAT(std::string(base->at("error").as_string()),
+              HasSubstr("unknown key 'plugin.base.colour'"));
+  const json::object* good = plugin_entry(doc, fixture("good", "good.so"));
+  ASSERT_NE(good, nullptr);
+  EXPECT_EQ(good->at("state").as_string(), "loaded");
+}
+
+// -- serve -------------------------------------------------------------------------------
+
+// `trellis serve` waits for `signo`, then shuts plugins down in reverse load
+// order and exits 0.
+void expect_serve_stops_cleanly_on(int signo, std::string_view name) {
+  temp_dir tmp;
+  const fs::path trace = tmp.path() / "trace.txt";
+  const fs::path config = tmp.write(
+      "trellis.toml", "[plugin.base]\ntrace_file = \"" + trace.string() +
+                          "\"\n[plugin.dependent]\ntrace_file = \"" + trace.string() + "\"\n");
+  trellis_process p(
+      with_plugins({"good", "dependency_chain"},
+                   {"--config", config.string(), "serve", "--listen", "127.0.0.1:0"}));
+  // The signal handlers are installed before this line is logged.
+  ASSERT_TRUE(p.wait_for_stderr("listening on http://127.0.0.1:")) << p.err();
+  p.send_signal(signo);
+  run_result r = p.finish();
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.err, HasSubstr("received " + std::string(name) + ", shutting down"));
+  EXPECT_THAT(r.err, HasSubstr("good: shutdown"));
+  EXPECT_THAT(r.err, HasSubstr("all plugins shut down"));
+  EXPECT_LT(r.err.find("good: shutdown"), r.err.find("all plugins shut down"));
+  EXPECT_THAT(read_lines(trace),
+              ::testing::ElementsAre("init base", "init dependent", "post_load base",
+                                     "post_load dependent", "shutdown dependent",
+                                     "destroy dependent", "shutdown base", "destroy base"));
+}
+
+// SIGTERM stops `trellis serve` cleanly: exit 0, every plugin shut down.
+TEST(Cli, ServeShutsDownCleanlyOnSigterm) { expect_serve_stops_cleanly_on(SIGTERM, "SIGTERM"); }
+
+// SIGINT (Ctrl+C) stops `trellis serve` cleanly: exit 0, every plugin shut down.
+TEST(Cli, ServeShutsDownCleanlyOnSigint) { expect_serve_stops_cleanly_on(SIGINT, "SIGINT"); }
+
+}  // namespace
