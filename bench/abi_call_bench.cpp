@@ -36,6 +36,7 @@
 namespace {
 
 namespace host = trellis::host;
+namespace bench = trellis::bench;
 
 constexpr std::string_view page_method = "GET";
 constexpr std::string_view page_path = "/abi-bench/status";
@@ -55,8 +56,8 @@ void virtual_call(benchmark::State& state) {
   const host::page_request request = make_request();
   host::page_response response;
   response.status = 0;
-  std::unique_ptr<trellis::bench::virtual_handler> handler = trellis::bench::make_virtual_handler();
-  std::unique_ptr<trellis::bench::virtual_response> res = trellis::bench::make_virtual_response(response);
+  const std::unique_ptr<bench::virtual_handler> handler = bench::make_virtual_handler();
+  const std::unique_ptr<bench::virtual_response> res = bench::make_virtual_response(response);
   for (auto _ : state) {
     handler->handle(request, *res);
     benchmark::DoNotOptimize(response.status);
@@ -106,17 +107,19 @@ int main(int argc, char** argv) {
   const char* env_plugin = std::getenv("TRELLIS_BENCH_PLUGIN");
   const std::filesystem::path plugin = env_plugin != nullptr ? env_plugin : TRELLIS_BENCH_PLUGIN;
 
-  auto logger = std::make_shared<spdlog::logger>("trellis", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto logger = std::make_shared<spdlog::logger>("trellis", sink);
   logger->set_level(spdlog::level::warn);
-  host::plugin_host plugins(host::host_config{}, [](std::string_view) { return std::optional<std::string>{}; },
-                            logger);
+  const host::env_lookup no_env = [](std::string_view) { return std::optional<std::string>{}; };
+  host::plugin_host plugins(host::host_config{}, no_env, logger);
   plugins.load({plugin});
   const host::page_entry* page = plugins.contributions().find_page(page_method, page_path);
   if (page == nullptr || page->handle == nullptr) {
     std::cerr << "abi_call_bench: " << plugin.string() << " did not register " << page_method << " "
               << page_path << "\n";
     for (const host::plugin_record& r : plugins.plugins()) {
-      std::cerr << "  " << r.file.string() << ": " << host::to_string(r.state) << " " << r.error << "\n";
+      std::cerr << "  " << r.file.string() << ": " << host::to_string(r.state) << " " << r.error
+                << "\n";
     }
     return 1;
   }

@@ -4,11 +4,13 @@
 #include <trellis/sdk.hpp>
 
 static void setup(trellis::plugin& p) {
-  p.add_page({.path = "/status"},
-             [](trellis::request&, trellis::response& res) { res.status(200); });
+  trellis::page_options page;
+  page.path = "/status";
+  p.add_page(page, [](trellis::request&, trellis::response& res) { res.status(200); });
 }
 
 TRELLIS_PLUGIN(R"({
-  "id": "abi-bench", "version": "1.0.0", "description": "One trivial page for the ABI call benchmark",
+  "id": "abi-bench", "version": "1.0.0",
+  "description": "One trivial page for the ABI call benchmark",
   "contributions": {"pages": ["GET /status"]}
 })", setup)

@@ -281,6 +281,7 @@ int serve_http(plugin_host& host, const host_config& config, std::ostream& out, 
     return 1;
   }
   app.attach_stats(&server.stats());
+  host.set_publisher([&app](std::string_view topic, std::string_view values) { app.publish(topic, values); });
 
   boost::asio::io_context control;
   boost::asio::signal_set signals(control, SIGINT, SIGTERM);
@@ -315,6 +316,7 @@ int serve_http(plugin_host& host, const host_config& config, std::ostream& out, 
   log.info("listening on http://{}:{}/ with {} I/O thread(s)", host_part, server.port(),
            config.server.threads != 0 ? config.server.threads : std::max(1u, std::thread::hardware_concurrency()));
   server.run();
+  host.set_publisher(nullptr);  // the app goes away with this function
   control.stop();
   control_thread.join();
   (void)received;

@@ -11,6 +11,9 @@
 #include <cstring>
 #include <exception>
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
 #include "trellis/host/plugin_host.hpp"
@@ -114,7 +117,8 @@ bool valid_name(std::string_view s) {
   });
 }
 
-constexpr std::array<std::string_view, 7> http_methods = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+// "EVENT" is not HTTP: it registers a live-page event handler (abi.h, since 1.2).
+constexpr std::array<std::string_view, 8> http_methods = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "EVENT"};
 
 // Checks a route pattern: "/", "/a/b", "/items/{id}"; no empty, "." or ".." segments.
 std::string check_path(std::string_view path) {
@@ -201,7 +205,11 @@ trellis_status register_page(trellis_host host, const trellis_page_desc* raw) {
     e.path = std::string(view(d.path));
     if (std::find(http_methods.begin(), http_methods.end(), e.method) == http_methods.end()) {
       return fail(TRELLIS_INVALID_ARGUMENT, "page " + e.path + ": method '" + e.method +
-                                                "' is not one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+                                                "' is not one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, EVENT");
+    }
+    if (e.method == "EVENT" && (e.path.size() < 2 || !valid_name(std::string_view(e.path).substr(1)))) {
+      return fail(TRELLIS_INVALID_ARGUMENT, "event handler path '" + e.path +
+                                                "' must be '/<name>' with letters, digits, '-' or '_'");
     }
     if (std::string why = check_path(e.path); !why.empty()) {
       return fail(TRELLIS_INVALID_ARGUMENT, "page path '" + e.path + "' " + why);
@@ -546,6 +554,164 @@ trellis_status render_set(trellis_render_out out, trellis_str mime_type, trellis
   });
 }
 
+// -- 1.2: layout, forms, JSON, live pages, assets, plugin list -------------------
+
+trellis_status response_use_layout(trellis_response res, trellis_str title) {
+  if (res == nullptr || res->response == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  return guarded([&] {
+    if (view(title).empty()) return fail(TRELLIS_INVALID_ARGUMENT, "a page in the layout needs a title");
+    res->response->layout_title = std::string(view(title));
+    return TRELLIS_OK;
+  });
+}
+
+bool is_form(const page_request& r) {
+  for (const auto& [k, v] : r.headers) {
+    if (iequals(k, "Content-Type")) {
+      std::string_view type = std::string_view(v).substr(0, v.find(';'));
+      while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+      return iequals(type, "application/x-www-form-urlencoded");
+    }
+  }
+  return false;
+}
+
+trellis_status request_form_param(trellis_request req, trellis_str name, trellis_str* out) {
+  if (req == nullptr || req->request == nullptr || out == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  return guarded([&] {
+    if (!req->form) {
+      req->form.emplace();
+      if (is_form(*req->request)) {
+        // A form body has the syntax of a query string.
+        const std::string as_query = "?" + req->request->body;
+        auto ref = boost::urls::parse_relative_ref(as_query);
+        if (ref) {
+          boost::urls::encoding_opts opts;
+          opts.space_as_plus = true;
+          for (auto p : ref->params(opts)) req->form->emplace_back(p.key, p.value);
+        }
+      }
+    }
+    return find_pair(*req->form, name, out, false);
+  });
+}
+
+trellis_status request_json(trellis_request req, trellis_str pointer, trellis_str* out_value, int32_t* out_type) {
+  if (req == nullptr || req->request == nullptr || out_value == nullptr || out_type == nullptr) {
+    return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  }
+  return guarded([&] {
+    if (!req->json && req->json_error.empty()) {
+      boost::system::error_code ec;
+      boost::json::value v = boost::json::parse(req->request->body, ec);
+      if (ec) {
+        req->json_error = "request body is not JSON: " + ec.message();
+      } else {
+        req->json = std::move(v);
+      }
+    }
+    if (!req->json) return fail(TRELLIS_INVALID_ARGUMENT, req->json_error);
+    boost::system::error_code ec;
+    const boost::json::value* v = req->json->find_pointer(view(pointer), ec);
+    if (v == nullptr) {
+      return fail(TRELLIS_NOT_FOUND, "no value at JSON pointer '" + std::string(view(pointer)) + "'");
+    }
+    switch (v->kind()) {
+      case boost::json::kind::null: *out_type = TRELLIS_JSON_NULL; break;
+      case boost::json::kind::bool_: *out_type = TRELLIS_JSON_BOOL; break;
+      case boost::json::kind::int64:
+      case boost::json::kind::uint64:
+      case boost::json::kind::double_: *out_type = TRELLIS_JSON_NUMBER; break;
+      case boost::json::kind::string: *out_type = TRELLIS_JSON_STRING; break;
+      case boost::json::kind::array: *out_type = TRELLIS_JSON_ARRAY; break;
+      case boost::json::kind::object: *out_type = TRELLIS_JSON_OBJECT; break;
+    }
+    if (v->is_string()) {
+      *out_value = str(v->get_string());
+    } else {
+      *out_value = str(req->scratch.emplace_back(boost::json::serialize(*v)));
+    }
+    return TRELLIS_OK;
+  });
+}
+
+bool valid_topic(std::string_view t) {
+  if (t.empty() || t.size() > 100 || t.front() == '/' || t.back() == '/') return false;
+  return std::all_of(t.begin(), t.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '/' || c == '.';
+  });
+}
+
+trellis_status publish(trellis_host host, trellis_str topic, trellis_str values_json) {
+  if (host == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  return guarded([&] {
+    if (!valid_topic(view(topic))) {
+      return fail(TRELLIS_INVALID_ARGUMENT, "topic '" + std::string(view(topic)) +
+                                                "' must be 1-100 letters, digits, '-', '_', '.' or inner '/'");
+    }
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(view(values_json), ec);
+    if (ec || !v.is_object()) return fail(TRELLIS_INVALID_ARGUMENT, "published values must be a JSON object");
+    std::function<void(std::string_view, std::string_view)> sink;
+    if (host->services) {
+      std::lock_guard lock(host->services->mutex);
+      sink = host->services->publish;
+    }
+    if (sink) sink(host->plugin_id + "/" + std::string(view(topic)), boost::json::serialize(v));
+    return TRELLIS_OK;
+  });
+}
+
+// FNV-1a of the bytes: an ETag that changes when the content does.
+std::string content_etag(std::string_view bytes) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (int shift = 60; shift >= 0; shift -= 4) out += hex[(h >> shift) & 0xf];
+  return out + "\"";
+}
+
+trellis_status register_asset(trellis_host host, trellis_str path, trellis_str mime_type, trellis_str bytes) {
+  if (auto s = staging_check(host, &path, "asset"); s != TRELLIS_OK) return s;
+  return guarded([&] {
+    std::string p(view(path));
+    if (p.empty()) return missing(host, "asset", "path");
+    if (view(mime_type).empty()) return missing(host, "asset", "mime_type");
+    if (p.front() == '/' || p.find('\\') != std::string::npos) {
+      return fail(TRELLIS_INVALID_ARGUMENT, "asset path '" + p + "' must be relative, with '/' separators");
+    }
+    if (std::string why = check_path("/" + p); !why.empty() || p.find('{') != std::string::npos) {
+      return fail(TRELLIS_INVALID_ARGUMENT, "asset path '" + p + "' " + (why.empty() ? "has a '{'" : why));
+    }
+    std::string key = host->plugin_id + "/" + p;
+    if (staged(host->staging->assets, key)) return fail(TRELLIS_ERROR, "asset '" + p + "' is registered twice");
+    asset_entry e{host->plugin_id, p, std::string(view(mime_type)), std::string(view(bytes)), {}};
+    e.etag = content_etag(e.bytes);
+    host->staging->assets.emplace(std::move(key), std::move(e));
+    return TRELLIS_OK;
+  });
+}
+
+trellis_status plugins_json(trellis_host host, trellis_str* out_json) {
+  if (host == nullptr || out_json == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  return guarded([&] {
+    thread_local std::string text;
+    std::function<std::string()> source;
+    if (host->services) {
+      std::lock_guard lock(host->services->mutex);
+      source = host->services->plugins_json;
+    }
+    if (!source) return fail(TRELLIS_ERROR, "the plugin list is not available");
+    text = source();
+    *out_json = str(text);
+    return TRELLIS_OK;
+  });
+}
+
 trellis_host_api make_api() {
   trellis_host_api api{};
   api.struct_size = sizeof api;
@@ -579,6 +745,12 @@ trellis_host_api make_api() {
   api.schema_add = &schema_add;
   api.render_set = &render_set;
   api.log_enabled = &log_enabled;
+  api.response_use_layout = &response_use_layout;
+  api.request_form_param = &request_form_param;
+  api.request_json = &request_json;
+  api.publish = &publish;
+  api.register_asset = &register_asset;
+  api.plugins_json = &plugins_json;
   return api;
 }
 
@@ -592,7 +764,8 @@ const trellis_host_api* host_api() {
 call_status call_page(const page_entry& page, const page_request& request, page_response& response) {
   call_status result;
   trellis_error_s err{&result};
-  trellis_request_s req{&request};
+  trellis_request_s req;
+  req.request = &request;
   trellis_response_s res{&response};
   try {
     result.status = page.handle(page.cb.user_data, &req, &res, &err);

@@ -113,10 +113,22 @@ struct plugin_host::loaded_plugin {
 };
 
 plugin_host::plugin_host(host_config config, env_lookup env, std::shared_ptr<spdlog::logger> logger)
-    : config_(std::move(config)), env_(std::move(env)), logger_(std::move(logger)) {}
+    : config_(std::move(config)), env_(std::move(env)), logger_(std::move(logger)) {
+  services_->plugins_json = [this] { return json::serialize(to_json()); };
+}
+
+void plugin_host::set_publisher(std::function<void(std::string_view, std::string_view)> publish) {
+  std::lock_guard lock(services_->mutex);
+  services_->publish = std::move(publish);
+}
 
 plugin_host::~plugin_host() {
   shutdown();
+  {
+    std::lock_guard lock(services_->mutex);
+    services_->plugins_json = nullptr;
+    services_->publish = nullptr;
+  }
   // Only now are the libraries unmapped; no plugin code runs any more.
   loaded_.clear();
   retired_.clear();
@@ -420,6 +432,7 @@ bool plugin_host::init_plugin(plugin_record& rec) {
   plugin->host->logger->set_level(logger_->level());
   plugin->host->config_json = json::serialize(*cfg.value);
   plugin->host->registry = &registry_;
+  plugin->host->services = services_;
 
   contribution_set staged;
   plugin->host->staging = &staged;

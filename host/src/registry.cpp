@@ -21,6 +21,7 @@ void erase_if_release(Map& map, Pred pred, void (*release)(typename Map::mapped_
 }
 
 void release_command(command_entry& e) { destroy(e.cb); }
+void release_asset(asset_entry&) {}
 void release_page(page_entry& e) { destroy(e.cb); }
 void release_viz(visualization_entry& e) { destroy(e.cb); }
 void release_source(data_source_entry& e) {
@@ -57,10 +58,11 @@ void contribution_set::release() {
   erase_if_release(pages, all, &release_page);
   erase_if_release(data_sources, all, &release_source);
   erase_if_release(visualizations, all, &release_viz);
+  erase_if_release(assets, all, &release_asset);
 }
 
 bool contribution_set::empty() const {
-  return commands.empty() && pages.empty() && data_sources.empty() && visualizations.empty();
+  return commands.empty() && pages.empty() && data_sources.empty() && visualizations.empty() && assets.empty();
 }
 
 registry::~registry() { all_.release(); }
@@ -76,6 +78,9 @@ const data_source_entry* registry::find_data_source(std::string_view name) const
 }
 const visualization_entry* registry::find_visualization(std::string_view name) const {
   return find_in(all_.visualizations, name);
+}
+const asset_entry* registry::find_asset(std::string_view plugin_id, std::string_view path) const {
+  return find_in(all_.assets, std::string(plugin_id) + "/" + std::string(path));
 }
 
 std::optional<std::string> registry::owner(contribution_kind kind, std::string_view key) const {
@@ -103,6 +108,7 @@ void registry::commit(contribution_set&& staged) {
   all_.pages.merge(staged.pages);
   all_.data_sources.merge(staged.data_sources);
   all_.visualizations.merge(staged.visualizations);
+  all_.assets.merge(staged.assets);
   // Keys were checked when staged, so nothing is left behind; if something
   // were, release it rather than leak the plugin's user_data.
   staged.release();
@@ -114,6 +120,7 @@ void registry::release_plugin(std::string_view plugin_id) {
   erase_if_release(all_.pages, mine, &release_page);
   erase_if_release(all_.data_sources, mine, &release_source);
   erase_if_release(all_.visualizations, mine, &release_viz);
+  erase_if_release(all_.assets, mine, &release_asset);
 }
 
 }  // namespace trellis::host

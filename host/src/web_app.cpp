@@ -136,6 +136,7 @@ struct web_app::impl {
   const plugin_host& plugins;
   web_options options;
   router<const page_entry*> routes;
+  std::unordered_map<std::string, const page_entry*> events;  // "plugin-id/name"
   std::vector<menu_item> menu;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   const server_stats* stats = nullptr;
@@ -145,6 +146,10 @@ struct web_app::impl {
 
   impl(const plugin_host& p, web_options o) : plugins(p), options(std::move(o)) {
     for (const auto& [key, page] : plugins.contributions().all().pages) {
+      if (page.method == "EVENT") {
+        events.emplace(page.plugin_id + page.path, &page);  // "plugin-id/name"
+        continue;
+      }
       if (!routes.add(page.method, page.mounted_path(), &page)) {
         // register_page refuses ambiguous routes, so this is a host bug.
         plugins.logger().error("route {} {} of plugin '{}' shadows another route", page.method,
@@ -174,6 +179,7 @@ struct web_app::impl {
            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>";
     out += html_escape(title);
     out += " · Trellis</title>\n<link rel=\"stylesheet\" href=\"/static/trellis.css\">\n"
+           "<link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\">\n"
            "<script src=\"/static/trellis.js\" defer></script>\n</head>\n<body>\n"
            "<header class=\"trellis-header\"><div class=\"bar\"><a class=\"trellis-brand\" href=\"/\">Trellis</a>"
            "<nav class=\"trellis-nav\" aria-label=\"Main\">";
@@ -201,18 +207,41 @@ struct web_app::impl {
     }
   }
 
-  void asset(const http_request& req, http_response& res, std::string_view name) const {
-    auto found = assets::find(name);
-    if (!found) return error_page(req, res, 404, "Not found", "There is no page at this address.");
-    std::string etag = etag_of(found->first);
+  // Static bytes with validation: clients revalidate after five minutes and
+  // get 304 while the ETag (a content hash) is unchanged.
+  static void serve_bytes(const http_request& req, http_response& res, std::string_view bytes,
+                          std::string_view mime, const std::string& etag) {
     res.set("ETag", etag);
     res.set("Cache-Control", "public, max-age=300, must-revalidate");
+    res.set("X-Content-Type-Options", "nosniff");
     if (etag_matches(req.header("If-None-Match"), etag)) {
       res.status = 304;
       return;
     }
-    res.set("Content-Type", std::string(found->second));
-    res.body = std::string(found->first);
+    res.set("Content-Type", std::string(mime));
+    res.body = std::string(bytes);
+  }
+
+  void host_asset(const http_request& req, http_response& res, std::string_view name) const {
+    auto found = assets::find(name);
+    if (!found) return error_page(req, res, 404, "Not found", "There is no file at this address.");
+    serve_bytes(req, res, found->first, found->second, etag_of(found->first));
+  }
+
+  // "/<plugin-id>/static/<path>": true when the path has that shape.
+  bool plugin_asset(const http_request& req, http_response& res) const {
+    std::string_view path = req.path;
+    std::size_t slash = path.find('/', 1);
+    if (slash == std::string_view::npos || path.substr(slash, 8) != "/static/") return false;
+    std::string_view id = path.substr(1, slash - 1);
+    auto name = pct_decode(path.substr(slash + 8));
+    const asset_entry* a = name ? plugins.contributions().find_asset(id, *name) : nullptr;
+    if (a == nullptr) {
+      error_page(req, res, 404, "Not found", "There is no file at this address.");
+      return true;
+    }
+    serve_bytes(req, res, a->bytes, a->mime_type, a->etag);
+    return true;
   }
 
   void home(const http_request& req, http_response& res) const {
@@ -286,12 +315,14 @@ struct web_app::impl {
       return;
     }
     if (path == "/readyz" && get) return ready(req, res);
+    if (path == "/favicon.ico" && get) return host_asset(req, res, "favicon.svg");
     if (path == "/api/v1/plugins" && get) {
       res.set("Content-Type", "application/json");
       res.body = json::serialize(plugins.to_json()) + "\n";
       return;
     }
-    if (path.rfind("/static/", 0) == 0 && get) return asset(req, res, std::string_view(path).substr(8));
+    if (path.rfind("/static/", 0) == 0 && get) return host_asset(req, res, std::string_view(path).substr(8));
+    if (get && plugin_asset(req, res)) return;
     for (std::string_view host_path : {"/healthz", "/readyz", "/api/v1/plugins"}) {
       if (path == host_path) {
         res.set("Allow", "GET, HEAD");
@@ -350,7 +381,47 @@ struct web_app::impl {
       subscribe(conn, topics->get_array());
       return;
     }
+    if (type->get_string() == "event") return on_event(conn, o);
     reply_error("unknown message type '" + std::string(type->get_string()) + "'");
+  }
+
+  // A browser event: run the plugin's EVENT handler and send its updates back
+  // to the page that sent it.
+  void on_event(const std::shared_ptr<ws_connection>& conn, const json::object& o) const {
+    auto text = [&](std::string_view key) -> std::string {
+      const json::value* v = o.if_contains(key);
+      return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+    };
+    auto reply_error = [&](std::string_view message) {
+      conn->send(json::serialize(json::object{{"type", "error"}, {"message", message}}));
+    };
+    const std::string plugin = text("plugin");
+    const std::string name = text("name");
+    auto it = events.find(plugin + "/" + name);
+    if (it == events.end()) return reply_error("no event handler '" + plugin + "/" + name + "'");
+    page_request preq;
+    preq.method = "EVENT";
+    preq.path = text("page");
+    preq.body = text("value");
+    if (const json::value* fields = o.if_contains("fields"); fields != nullptr && fields->is_object()) {
+      for (const auto& kv : fields->get_object()) {
+        if (kv.value().is_string()) preq.query_params.emplace_back(std::string(kv.key()), std::string(kv.value().get_string()));
+      }
+    }
+    page_response pres;
+    call_status st = call_page(*it->second, preq, pres);
+    if (!st.ok()) {
+      plugins.logger().error("event {}/{} failed: {}", plugin, name, st.message);
+      return reply_error("the event could not be handled; the error was logged");
+    }
+    if (pres.body.empty()) return;
+    boost::system::error_code ec;
+    json::value updates = json::parse(pres.body, ec);
+    if (ec || !updates.is_object()) {
+      plugins.logger().error("event {}/{} answered with something other than a JSON object", plugin, name);
+      return reply_error("the event handler answered with something other than a JSON object");
+    }
+    conn->send(json::serialize(json::object{{"type", "update"}, {"values", std::move(updates)}}));
   }
 
   void publish(std::string_view topic, std::string_view values_json) {

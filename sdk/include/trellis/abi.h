@@ -57,7 +57,7 @@ extern "C" {
 #endif
 
 #define TRELLIS_ABI_MAJOR 1
-#define TRELLIS_ABI_MINOR 1
+#define TRELLIS_ABI_MINOR 2
 
 /* The one symbol a plugin exports. */
 #define TRELLIS_ENTRY_SYMBOL "trellis_plugin_entry"
@@ -175,6 +175,13 @@ typedef struct trellis_dataset {
 /* and its strings afterwards (but not user_data).                           */
 
 /* -- Page: an HTTP route handler mounted under /<plugin-id>/ -------------- */
+/* Since 1.2, method "EVENT" registers a handler for browser events of live
+ * pages instead of an HTTP route: path is "/<event-name>", and an element
+ * with data-trellis-event="<plugin-id>/<event-name>" triggers it. The handler
+ * sees method "EVENT", path = the page the event came from, body = the
+ * event's value, query parameters = the fields of the form it submitted. It
+ * answers with a JSON object (Content-Type application/json) mapping bind
+ * keys to text, which updates that page's data-trellis-bind elements. */
 typedef struct trellis_page_desc {
   size_t struct_size;
   trellis_str method;     /* required: "GET", "POST", ... */
@@ -279,6 +286,14 @@ typedef int32_t trellis_schema_kind;
 #define TRELLIS_SCHEMA_TABLE 0
 #define TRELLIS_SCHEMA_VIEW 1
 
+/* JSON value types for host_api->request_json (since 1.2). */
+#define TRELLIS_JSON_NULL 0
+#define TRELLIS_JSON_BOOL 1
+#define TRELLIS_JSON_NUMBER 2
+#define TRELLIS_JSON_STRING 3
+#define TRELLIS_JSON_ARRAY 4
+#define TRELLIS_JSON_OBJECT 5
+
 /* Output streams for host_api->command_write. */
 #define TRELLIS_STDOUT 1
 #define TRELLIS_STDERR 2
@@ -364,6 +379,32 @@ typedef struct trellis_host_api {
   /* Non-zero when a message at `level` would be written by this plugin's
    * logger, so a plugin can skip formatting it. */
   int32_t (*log_enabled)(trellis_host host, trellis_log_level level);
+
+  /* -- appended in 1.2 -- */
+  /* The body written is page content: the host wraps it in the shared layout
+   * (navigation, theme, footer) with this page title, as text/html. */
+  trellis_status (*response_use_layout)(trellis_response res, trellis_str title);
+  /* A field of an application/x-www-form-urlencoded request body, decoded.
+   * NOT_FOUND when absent (or the body is not a form). */
+  trellis_status (*request_form_param)(trellis_request req, trellis_str name,
+                                       trellis_str* out_value);
+  /* The value at a JSON Pointer (RFC 6901, "" = the whole document) in a JSON
+   * request body. Strings come unescaped; other values as JSON text.
+   * *out_type is one of TRELLIS_JSON_*. INVALID_ARGUMENT when the body is not
+   * JSON (message says where), NOT_FOUND when the pointer matches nothing. */
+  trellis_status (*request_json)(trellis_request req, trellis_str pointer,
+                                 trellis_str* out_value, int32_t* out_type);
+  /* Sends values_json (a JSON object: bind key -> text) to every live page
+   * element subscribed to topic "<plugin-id>/<topic>". Any thread; never
+   * blocks; OK with no subscribers or when no server runs. */
+  trellis_status (*publish)(trellis_host host, trellis_str topic, trellis_str values_json);
+  /* Adds a static file served at /<plugin-id>/static/<path> with ETag and
+   * caching headers. Valid only during init; the host copies the bytes. */
+  trellis_status (*register_asset)(trellis_host host, trellis_str path, trellis_str mime_type,
+                                   trellis_str bytes);
+  /* The plugins the host found, as GET /api/v1/plugins returns them (JSON).
+   * Valid until the next call of this function on the same thread. */
+  trellis_status (*plugins_json)(trellis_host host, trellis_str* out_json);
 } trellis_host_api;
 
 /* ------------------------------------------------------------------------ */

@@ -18,8 +18,10 @@
 #define TRELLIS_SDK_HPP
 
 #include <trellis/abi.h>
+#include <trellis/html.hpp>
 
 #include <cstdint>
+#include <initializer_list>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -55,6 +57,54 @@ class error : public std::runtime_error {
 class usage_error : public error {
  public:
   explicit usage_error(const std::string& message) : error(message, TRELLIS_USAGE) {}
+};
+
+/// Quotes text as a JSON string, escaping what JSON requires.
+inline std::string json_quote(std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size() + 2);
+  out += '"';
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += "\\u00";
+          out += hex[(static_cast<unsigned char>(c) >> 4) & 0xf];
+          out += hex[static_cast<unsigned char>(c) & 0xf];
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+/// Text values by key, as live pages bind them (data-trellis-bind="key").
+using bindings = std::vector<std::pair<std::string, std::string>>;
+
+/// {"key": "text", ...} for publish() and event replies.
+inline std::string to_json(const bindings& values) {
+  std::string out = "{";
+  for (const auto& [k, v] : values) {
+    if (out.size() > 1) out += ',';
+    out += json_quote(k);
+    out += ':';
+    out += json_quote(v);
+  }
+  return out + "}";
+}
+
+/// A value read from a JSON request body.
+struct json_value {
+  int32_t type = TRELLIS_JSON_NULL;  ///< TRELLIS_JSON_*
+  std::string_view text;             ///< strings unescaped; other values as JSON text
 };
 
 enum class log_level : trellis_log_level {
@@ -151,6 +201,22 @@ class request {
   std::optional<std::string_view> cookie(std::string_view name) const {
     return find(ctx_.api->request_cookie, name, "cookie");
   }
+  /// A field of an application/x-www-form-urlencoded body, decoded.
+  std::optional<std::string_view> form(std::string_view name) const {
+    return find(ctx_.api->request_form_param, name, "form field");
+  }
+  /// The value at a JSON Pointer ("/items/0/name") of a JSON body: strings
+  /// unescaped, other values as JSON text. nullopt when nothing is there;
+  /// throws trellis::error (INVALID_ARGUMENT) when the body is not JSON.
+  std::optional<json_value> json(std::string_view pointer) const {
+    json_value out;
+    trellis_str text{};
+    trellis_status s = ctx_.api->request_json(raw_, to_str(pointer), &text, &out.type);
+    if (s == TRELLIS_NOT_FOUND) return std::nullopt;
+    detail::check(ctx_, s, "read JSON body");
+    out.text = to_view(text);
+    return out;
+  }
   trellis_request raw() const noexcept { return raw_; }
   operator trellis_request() const noexcept { return raw_; }  // NOLINT(google-explicit-constructor)
 
@@ -192,6 +258,17 @@ class response {
   }
   response& json(std::string_view body) {
     return header("Content-Type", "application/json").write(body);
+  }
+  /// Page content inside the host's shared layout (navigation, theme) with `title`.
+  response& page(std::string_view title, const html::node& content) { return page(title, content.str()); }
+  /// As above, for markup built elsewhere; it is inserted as is.
+  response& page(std::string_view title, std::string_view trusted_html) {
+    detail::check(ctx_, ctx_.api->response_use_layout(raw_, to_str(title)), "use layout");
+    return write(trusted_html);
+  }
+  /// A complete HTML document, without the layout.
+  response& html(const html::node& document) {
+    return header("Content-Type", "text/html; charset=utf-8").write(document.str());
   }
   trellis_response raw() const noexcept { return raw_; }
   operator trellis_response() const noexcept { return raw_; }  // NOLINT(google-explicit-constructor)
@@ -264,6 +341,30 @@ class command {
   trellis_command_ctx raw_;
 };
 
+/// A browser event from a live page (an element with data-trellis-event).
+/// Reply by setting bound values on the page that sent it.
+class event {
+ public:
+  explicit event(const request& req) : req_(req) {}
+  /// The event's value: a button's value or text, an input's new value.
+  std::string_view value() const { return req_.body(); }
+  /// A field of the submitted form, when the event came from a form.
+  std::optional<std::string_view> field(std::string_view name) const { return req_.query(name); }
+  /// The path of the page the event came from.
+  std::string_view page() const { return req_.path(); }
+  /// Updates elements with data-trellis-bind="key" on that page to `text`.
+  event& set(std::string key, std::string text) {
+    updates_.emplace_back(std::move(key), std::move(text));
+    return *this;
+  }
+  const bindings& updates() const noexcept { return updates_; }
+  const request& raw_request() const noexcept { return req_; }
+
+ private:
+  const request& req_;
+  bindings updates_;
+};
+
 struct page_options {
   std::string method = "GET";
   std::string path{};        ///< relative to /<plugin-id>, e.g. "/items/{id}"
@@ -311,6 +412,7 @@ struct rendering {
 using page_handler = std::function<void(request&, response&)>;
 using command_handler = std::function<int(command&)>;
 using render_handler = std::function<rendering(const dataset&, std::string_view options_json)>;
+using event_handler = std::function<void(event&)>;
 
 namespace detail {
 struct plugin_state {
@@ -426,6 +528,37 @@ class plugin {
     detail::check(ctx(), ctx().api->register_visualization(ctx().host, &d),
                   "register visualization " + o.name);
     (void)h.release();
+  }
+
+  /// Handles browser events named `name`: elements with
+  /// data-trellis-event="<plugin-id>/<name>" on any page send them.
+  void add_event(const std::string& name, event_handler fn, std::string permission = {}) {
+    add_page({.method = "EVENT", .path = "/" + name, .permission = std::move(permission)},
+             [fn = std::move(fn)](request& req, response& res) {
+               event ev(req);
+               fn(ev);
+               res.json(to_json(ev.updates()));
+             });
+  }
+
+  /// Sends values to every live page element subscribed to
+  /// data-trellis-topic="<plugin-id>/<topic>". Any thread; never blocks.
+  void publish(std::string_view topic, const bindings& values) const {
+    const std::string body = to_json(values);
+    detail::check(ctx(), ctx().api->publish(ctx().host, to_str(topic), to_str(body)), "publish");
+  }
+
+  /// Serves `bytes` at /<plugin-id>/static/<path>, with ETag and caching. Setup only.
+  void add_asset(std::string_view path, std::string_view mime_type, std::string_view bytes) {
+    detail::check(ctx(), ctx().api->register_asset(ctx().host, to_str(path), to_str(mime_type), to_str(bytes)),
+                  "register asset " + std::string(path));
+  }
+
+  /// Every plugin the host found, as JSON (the shape of GET /api/v1/plugins).
+  std::string plugins_json() const {
+    trellis_str out{};
+    detail::check(ctx(), ctx().api->plugins_json(ctx().host, &out), "read plugin list");
+    return std::string(to_view(out));
   }
 
   /// Runs after every plugin finished setup.

@@ -4,6 +4,7 @@
 
 #include <trellis/abi.h>
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -11,6 +12,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <boost/json/value.hpp>
 
 #include "trellis/host/registry.hpp"
 
@@ -89,6 +92,11 @@ struct trellis_error_s {
 };
 struct trellis_request_s {
   const trellis::host::page_request* request = nullptr;
+  // Parsed on first use by request_form_param / request_json.
+  std::optional<trellis::host::string_pairs> form{};
+  std::optional<boost::json::value> json{};
+  std::string json_error{};
+  std::deque<std::string> scratch{};  // serialized JSON handed out by request_json, kept until the handler returns
 };
 struct trellis_response_s {
   trellis::host::page_response* response = nullptr;

@@ -11,7 +11,9 @@
 #include <trellis/abi.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -28,6 +30,14 @@ class logger;
 }
 
 namespace trellis::host {
+
+/// What plugins reach through the host API beyond the registry: the live-page
+/// publisher (set while a server runs) and the plugin list.
+struct host_services {
+  mutable std::mutex mutex;
+  std::function<void(std::string_view topic, std::string_view values_json)> publish;
+  std::function<std::string()> plugins_json;
+};
 
 enum class plugin_state { loaded, disabled, rejected };
 std::string_view to_string(plugin_state state);
@@ -110,6 +120,10 @@ class plugin_host {
   /// `plugins list --json` / GET /api/v1/plugins.
   boost::json::object to_json() const;
 
+  /// Where plugins' publish calls go: the web app sets it while serving and
+  /// clears it (empty function) when it stops. Thread-safe.
+  void set_publisher(std::function<void(std::string_view topic, std::string_view values_json)> publish);
+
  private:
   struct loaded_plugin;
   void reject(plugin_record& record, reject_reason reason, std::string error);
@@ -127,6 +141,7 @@ class plugin_host {
   std::vector<std::unique_ptr<loaded_plugin>> loaded_;   // load order
   std::vector<std::unique_ptr<loaded_plugin>> retired_;  // rejected after dlopen: kept mapped
   bool loaded_once_ = false;
+  std::shared_ptr<host_services> services_ = std::make_shared<host_services>();
 };
 
 }  // namespace trellis::host
@@ -138,4 +153,5 @@ struct trellis_host_s {
   std::string config_json;
   const trellis::host::registry* registry = nullptr;
   trellis::host::contribution_set* staging = nullptr;  // set only during init
+  std::shared_ptr<trellis::host::host_services> services;
 };

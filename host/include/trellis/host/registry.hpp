@@ -70,6 +70,15 @@ struct visualization_entry {
   callback_data cb;
 };
 
+/// A static file a plugin ships, served at /<plugin-id>/static/<path>.
+struct asset_entry {
+  std::string plugin_id;
+  std::string path;
+  std::string mime_type;
+  std::string bytes;
+  std::string etag;  ///< quoted content hash
+};
+
 /// Contributions of one or more plugins. Keys: command and data-source and
 /// visualization names are global; pages are keyed by "METHOD /mounted/path".
 struct contribution_set {
@@ -77,6 +86,7 @@ struct contribution_set {
   std::map<std::string, page_entry, std::less<>> pages;
   std::map<std::string, data_source_entry, std::less<>> data_sources;
   std::map<std::string, visualization_entry, std::less<>> visualizations;
+  std::map<std::string, asset_entry, std::less<>> assets;  ///< key "<plugin-id>/<path>"
 
   /// The names per kind as the manifest writes them (pages: "METHOD /path").
   std::map<contribution_kind, std::vector<std::string>> declared_names() const;
@@ -96,6 +106,7 @@ class registry {
   const page_entry* find_page(std::string_view method, std::string_view mounted_path) const;
   const data_source_entry* find_data_source(std::string_view name) const;
   const visualization_entry* find_visualization(std::string_view name) const;
+  const asset_entry* find_asset(std::string_view plugin_id, std::string_view path) const;
   const contribution_set& all() const { return all_; }
 
   /// The plugin that already owns `key` of `kind`, if any.
