@@ -632,6 +632,40 @@ TEST(PluginLoader, LoadsPluginBuiltAgainstAbi10) {
   expect_good_loaded(h);
 }
 
+const fs::path& abi_1_1_plugin() {
+  static const fs::path path = fixture("abi_1_1", "abi_1_1.so");
+  return path;
+}
+
+// A C plugin built against the frozen 1.1 header loads into the current host
+// and keeps what 1.1 appended: its page's menu_order arrives.
+TEST(PluginLoader, LoadsPluginBuiltAgainstAbi11) {
+  harness h({good_plugin(), abi_1_1_plugin()});
+  EXPECT_THAT(h.problems(), IsEmpty()) << joined(h.lines());
+  const th::plugin_record* rec = h.record(abi_1_1_plugin());
+  ASSERT_NE(rec, nullptr);
+  EXPECT_EQ(rec->state, plugin_state::loaded) << rec->error;
+  ASSERT_TRUE(rec->info.has_value());
+  EXPECT_EQ(rec->info->abi_minor, 1U);
+  const th::page_entry* page = h.registry().find_page("GET", "/abi-one-one/menu");
+  ASSERT_NE(page, nullptr);
+  EXPECT_EQ(page->menu_title, "One-one");
+  EXPECT_EQ(page->menu_order, 7);
+  expect_good_loaded(h);
+}
+
+// The 1.1 plugin calls log_enabled, appended in 1.1, through the newer table.
+TEST(PluginLoader, Abi11PluginCallsLogEnabledThroughNewerTable) {
+  harness h({abi_1_1_plugin()});
+  const th::command_entry* cmd = h.registry().find_command("one-one");
+  ASSERT_NE(cmd, nullptr);
+  std::ostringstream out;
+  std::ostringstream err;
+  EXPECT_EQ(th::call_command(*cmd, {}, out, err), 0) << err.str();
+  // The harness logs at trace level, so both levels are on for the plugin too.
+  EXPECT_EQ(out.str(), "critical on\ntrace on\n");
+}
+
 // The 1.0 plugin's page and command run through the current host.
 TEST(PluginLoader, CallsPageAndCommandOfAbi10Plugin) {
   harness h({abi_1_0_plugin()});
