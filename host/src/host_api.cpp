@@ -712,6 +712,21 @@ trellis_status plugins_json(trellis_host host, trellis_str* out_json) {
   });
 }
 
+trellis_status response_stream(trellis_response res,
+                               trellis_status (*produce)(void*, trellis_response, int32_t*, trellis_error),
+                               void* user_data, void (*destroy)(void*)) {
+  if (res == nullptr || res->response == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  if (produce == nullptr) {
+    // Nothing will own user_data: free it now, as the contract says destroy runs once.
+    if (destroy != nullptr) destroy(user_data);
+    return fail(TRELLIS_INVALID_ARGUMENT, "response_stream needs a produce function");
+  }
+  return guarded([&] {
+    res->response->stream.emplace(produce, user_data, destroy);
+    return TRELLIS_OK;
+  });
+}
+
 trellis_host_api make_api() {
   trellis_host_api api{};
   api.struct_size = sizeof api;
@@ -751,6 +766,7 @@ trellis_host_api make_api() {
   api.publish = &publish;
   api.register_asset = &register_asset;
   api.plugins_json = &plugins_json;
+  api.response_stream = &response_stream;
   return api;
 }
 
@@ -759,6 +775,37 @@ trellis_host_api make_api() {
 const trellis_host_api* host_api() {
   static const trellis_host_api api = make_api();
   return &api;
+}
+
+struct body_producer::state {
+  produce_fn produce;
+  void* user_data;
+  void (*destroy)(void*);
+  ~state() {
+    if (destroy != nullptr) destroy(user_data);
+  }
+};
+
+body_producer::body_producer(produce_fn produce, void* user_data, void (*destroy)(void*))
+    // Not make_shared of a temporary: state's destructor frees user_data.
+    : state_(new state{produce, user_data, destroy}) {}
+
+call_status body_producer::next(std::string& chunk, bool& done) const {
+  call_status result;
+  trellis_error_s err{&result};
+  page_response sink;
+  trellis_response_s res{&sink};
+  int32_t finished = 0;
+  try {
+    result.status = state_->produce(state_->user_data, &res, &finished, &err);
+  } catch (...) {
+    result.status = TRELLIS_ERROR;
+    result.message = "exception escaped a body producer across the ABI";
+  }
+  if (!result.ok() && result.message.empty()) result.message = "producer returned status " + std::to_string(result.status);
+  chunk.append(sink.body);
+  done = finished != 0;
+  return result;
 }
 
 call_status call_page(const page_entry& page, const page_request& request, page_response& response) {

@@ -364,6 +364,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   }
 
   void write(http_request request, http_response response, bool keep_alive) {
+    if (response.stream) return write_stream(std::move(request), std::move(response), keep_alive);
     auto res = std::make_shared<http::response<http::string_body>>();
     res->result(static_cast<unsigned>(response.status));
     res->version(11);
@@ -384,6 +385,71 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
       if (ec || !keep_alive) return self->close();
       self->do_read();
     });
+  }
+
+  // Chunked transfer: the header first, then one chunk per producer call,
+  // each after the previous one was sent, so a large body never sits in memory.
+  void write_stream(http_request request, http_response response, bool keep_alive) {
+    auto head = std::make_shared<http::response<http::empty_body>>();
+    head->result(static_cast<unsigned>(response.status));
+    head->version(11);
+    for (auto& [k, v] : response.headers) head->insert(k, v);
+    head->set("X-Request-Id", request.request_id);
+    keep_alive = keep_alive && !srv_->stopping && !close_after_;
+    head->keep_alive(keep_alive);
+    head->chunked(true);
+    auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*head);
+    const bool head_only = request.method == "HEAD";
+    stream_.expires_after(srv_->opt.body_timeout);
+    http::async_write_header(
+        stream_, *sr,
+        [self = shared_from_this(), head, sr, source = std::move(response.stream), keep_alive, head_only,
+         id = std::move(request.request_id)](boost::system::error_code ec, std::size_t) mutable {
+          if (ec) return self->close();
+          if (head_only) return self->finish_exchange(keep_alive);
+          self->send_chunk(std::make_shared<body_source>(std::move(source)), keep_alive, std::move(id));
+        });
+  }
+
+  void send_chunk(std::shared_ptr<body_source> source, bool keep_alive, std::string id) {
+    auto chunk = std::make_shared<std::string>();
+    bool done = false;
+    bool ok = false;
+    try {
+      ok = (*source)(*chunk, done);
+    } catch (const std::exception& e) {
+      srv_->log->error("request {}: body producer failed: {}", id, e.what());
+    }
+    if (!ok) return close();  // the status line is out: closing is the only way to say it failed
+    stream_.expires_after(srv_->opt.body_timeout);
+    if (chunk->empty()) {
+      if (done) return send_last_chunk(keep_alive);
+      // Nothing yet: give other connections a turn before asking again.
+      return net::post(stream_.get_executor(), [self = shared_from_this(), source, keep_alive, id]() mutable {
+        self->send_chunk(std::move(source), keep_alive, std::move(id));
+      });
+    }
+    net::async_write(stream_, http::make_chunk(net::buffer(*chunk)),
+                     [self = shared_from_this(), chunk, source, keep_alive, done, id](boost::system::error_code ec,
+                                                                                       std::size_t) mutable {
+                       if (ec) return self->close();
+                       if (done) return self->send_last_chunk(keep_alive);
+                       self->send_chunk(std::move(source), keep_alive, std::move(id));
+                     });
+  }
+
+  void send_last_chunk(bool keep_alive) {
+    auto last = std::make_shared<decltype(http::make_chunk_last())>(http::make_chunk_last());
+    net::async_write(stream_, *last, [self = shared_from_this(), last, keep_alive](boost::system::error_code ec, std::size_t) {
+      if (ec) return self->close();
+      self->finish_exchange(keep_alive);
+    });
+  }
+
+  void finish_exchange(bool keep_alive) {
+    busy_ = false;
+    if (!keep_alive) return close();
+    do_read();
   }
 
   // Answers an error found before the body was read, then closes: the rest of

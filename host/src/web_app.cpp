@@ -296,6 +296,26 @@ struct web_app::impl {
     }
     res.status = pres.status;
     res.headers = std::move(pres.headers);
+    if (pres.stream) {
+      if (pres.layout_title) {
+        plugins.logger().error("request {}: page {} of plugin '{}' asked for the layout and a stream; use one",
+                               req.request_id, page.mounted_path(), page.plugin_id);
+        return error_page(req, res, 500, "Something went wrong",
+                          "The page could not be shown. The error was logged with the request id below.");
+      }
+      res.stream = [producer = *pres.stream, started = std::move(pres.body), &log = plugins.logger(),
+                    id = req.request_id, plugin = page.plugin_id](std::string& chunk, bool& done) mutable {
+        if (!started.empty()) {  // what the handler wrote before streaming goes first
+          chunk = std::move(started);
+          started.clear();
+          return true;
+        }
+        call_status st = producer.next(chunk, done);
+        if (!st.ok()) log.error("request {}: streamed body of plugin '{}' failed: {}", id, plugin, st.message);
+        return st.ok();
+      };
+      return;
+    }
     if (pres.layout_title) {
       res.set("Content-Type", "text/html; charset=utf-8");
       res.body = layout(*pres.layout_title, pres.body, req.path);

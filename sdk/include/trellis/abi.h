@@ -405,6 +405,21 @@ typedef struct trellis_host_api {
   /* The plugins the host found, as GET /api/v1/plugins returns them (JSON).
    * Valid until the next call of this function on the same thread. */
   trellis_status (*plugins_json)(trellis_host host, trellis_str* out_json);
+  /* Streams a large body in chunks instead of building it in memory. After
+   * the handler returns, the host sends the status and headers (chunked
+   * transfer encoding) and then calls produce(user_data, res, &done, err)
+   * again each time the previous chunk was sent; produce writes the next
+   * chunk with response_write and sets *done to non-zero after the last one.
+   * produce runs on an I/O thread and must not block. An error status from
+   * produce, or the client going away, ends the response early (the
+   * connection is closed). destroy(user_data) runs once when it is over.
+   * Not combinable with response_use_layout. */
+  trellis_status (*response_stream)(trellis_response res,
+                                    trellis_status (*produce)(void* user_data,
+                                                              trellis_response res,
+                                                              int32_t* out_done,
+                                                              trellis_error err),
+                                    void* user_data, void (*destroy)(void* user_data));
 } trellis_host_api;
 
 /* ------------------------------------------------------------------------ */

@@ -266,6 +266,24 @@ class response {
     detail::check(ctx_, ctx_.api->response_use_layout(raw_, to_str(title)), "use layout");
     return write(trusted_html);
   }
+  /// Streams the body in chunks: after the handler returns, `produce` is called
+  /// each time the previous chunk was sent; it writes the next chunk to the
+  /// response it gets and returns true while more follow. Runs on an I/O
+  /// thread: it must not block.
+  response& stream(std::function<bool(response&)> produce) {
+    using holder = detail::holder<std::function<bool(response&)>>;
+    auto h = std::make_unique<holder>(holder{ctx_, std::move(produce)});
+    auto trampoline = [](void* ud, trellis_response rs, int32_t* out_done, trellis_error err) noexcept {
+      auto* self = static_cast<holder*>(ud);
+      return detail::guard(self->ctx.api, err, [&] {
+        response chunk(self->ctx, rs);
+        *out_done = self->fn(chunk) ? 0 : 1;
+      });
+    };
+    holder* raw_holder = h.release();  // the host owns it now, even when the call fails
+    detail::check(ctx_, ctx_.api->response_stream(raw_, trampoline, raw_holder, &holder::destroy), "stream body");
+    return *this;
+  }
   /// A complete HTML document, without the layout.
   response& html(const html::node& document) {
     return header("Content-Type", "text/html; charset=utf-8").write(document.str());

@@ -25,6 +25,8 @@ const trellis_host_api* host_api();
 using string_pairs = std::vector<std::pair<std::string, std::string>>;
 
 /// A request as a page handler sees it. The web server fills it from HTTP.
+struct call_status;
+
 struct page_request {
   std::string method;
   std::string path;
@@ -35,10 +37,27 @@ struct page_request {
   std::string body;
 };
 
+/// A body the plugin produces chunk by chunk (response_stream). Owns the
+/// plugin's user_data: destroy runs when the last copy goes away.
+class body_producer {
+ public:
+  using produce_fn = trellis_status (*)(void*, trellis_response, int32_t*, trellis_error);
+  body_producer(produce_fn produce, void* user_data, void (*destroy)(void*));
+  /// Asks for the next chunk: appends it to `chunk`; `done` after the last.
+  /// A failed status carries the plugin's message.
+  call_status next(std::string& chunk, bool& done) const;
+
+ private:
+  struct state;
+  std::shared_ptr<state> state_;
+};
+
 struct page_response {
   int status = 200;
   string_pairs headers;
   std::string body;
+  /// Set by response_stream: the body comes from here after the handler.
+  std::optional<body_producer> stream;
   /// Set when the plugin asked for the shared layout: the body is the
   /// content and this is the page title.
   std::optional<std::string> layout_title;

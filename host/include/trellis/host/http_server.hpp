@@ -51,10 +51,16 @@ struct http_request {
   std::string_view header(std::string_view name) const;
 };
 
+/// Produces a streamed body: appends the next chunk to `chunk` and sets
+/// `done` after the last one. Returns false on failure: the connection is
+/// then closed, since the status line is already sent.
+using body_source = std::function<bool(std::string& chunk, bool& done)>;
+
 struct http_response {
   int status = 200;
   header_list headers;
   std::string body;
+  body_source stream;  ///< set: the body is sent in chunks from here; `body` is ignored
   /// Sets or replaces a header (case-insensitive name).
   void set(std::string_view name, std::string value);
 };
