@@ -360,14 +360,6 @@ std::optional<json::value> parse_env_value(const std::string& text, const std::s
   return std::nullopt;
 }
 
-bool has_type(const json::value& v, const std::string& type) {
-  if (type == "string" || type == "secret") return v.is_string();
-  if (type == "integer") return v.is_int64() || v.is_uint64();
-  if (type == "number") return v.is_number();
-  if (type == "boolean") return v.is_bool();
-  if (type == "array") return v.is_array();
-  return false;
-}
 
 }  // namespace
 
@@ -393,7 +385,7 @@ plugin_config_result resolve_plugin_config(const manifest& m, const host_config&
     const std::string path = section + "." + k.name;
     std::optional<json::value> value;
     if (const json::value* v = given.if_contains(k.name)) {
-      if (!has_type(*v, k.type)) {
+      if (!config_value_has_type(*v, k.type)) {
         r.error = "'" + path + "' must be of type " + k.type;
         return r;
       }

@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "trellis/host/plugin_host.hpp"
+#include "trellis/host/text.hpp"
 
 namespace trellis::host {
 namespace {
@@ -36,11 +37,6 @@ trellis_status fail(trellis_status status, std::string message) {
   return status;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 // Fields a descriptor of `struct_size` bytes actually has. Older plugins pass
 // smaller structs; everything beyond their size reads as zero.
@@ -662,18 +658,6 @@ trellis_status publish(trellis_host host, trellis_str topic, trellis_str values_
   });
 }
 
-// FNV-1a of the bytes: an ETag that changes when the content does.
-std::string content_etag(std::string_view bytes) {
-  std::uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (int shift = 60; shift >= 0; shift -= 4) out += hex[(h >> shift) & 0xf];
-  return out + "\"";
-}
 
 trellis_status register_asset(trellis_host host, trellis_str path, trellis_str mime_type, trellis_str bytes) {
   if (auto s = staging_check(host, &path, "asset"); s != TRELLIS_OK) return s;

@@ -2,6 +2,8 @@
 // expensive to compile, so nothing else in the host includes it.
 #include "trellis/host/http_server.hpp"
 
+#include "trellis/host/text.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -34,11 +36,6 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::string new_request_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};

@@ -105,7 +105,9 @@ bool parse_abi_line(std::string_view line, unsigned& major, unsigned& minor) {
 
 const std::set<std::string_view> config_types = {"string", "integer", "number", "boolean", "secret", "array"};
 
-bool matches_type(const json::value& v, std::string_view type) {
+}  // namespace
+
+bool config_value_has_type(const json::value& v, std::string_view type) {
   if (type == "string" || type == "secret") return v.is_string();
   if (type == "integer") return v.is_int64() || v.is_uint64();
   if (type == "number") return v.is_number();
@@ -113,6 +115,8 @@ bool matches_type(const json::value& v, std::string_view type) {
   if (type == "array") return v.is_array();
   return false;
 }
+
+namespace {
 
 manifest parse_object(const json::object& root) {
   reject_unknown(root, {"id", "version", "name", "description", "dependencies", "contributions",
@@ -193,7 +197,7 @@ manifest parse_object(const json::object& root) {
       }
       k.description = optional_string(ko, "description", where + ".description");
       if (const json::value* d = ko.if_contains("default")) {
-        if (!matches_type(*d, k.type)) throw field_error{"field '" + where + ".default' is not of type " + k.type};
+        if (!config_value_has_type(*d, k.type)) throw field_error{"field '" + where + ".default' is not of type " + k.type};
         k.default_value = *d;
       }
       if (const json::value* r = ko.if_contains("required")) {

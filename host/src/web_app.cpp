@@ -7,6 +7,8 @@
 #include <set>
 #include <unordered_map>
 
+#include <trellis/html.hpp>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/pct_string_view.hpp>
@@ -15,6 +17,7 @@
 #include "trellis/host/calls.hpp"
 #include "trellis/host/plugin_host.hpp"
 #include "trellis/host/router.hpp"
+#include "trellis/host/text.hpp"
 
 namespace trellis::host {
 namespace assets {
@@ -24,21 +27,6 @@ std::optional<std::pair<std::string_view, std::string_view>> find(std::string_vi
 
 namespace json = boost::json;
 
-std::string html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + text.size() / 8);
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 namespace {
 
@@ -49,18 +37,6 @@ struct menu_item {
   int order = 0;
 };
 
-// FNV-1a: a stable content hash for ETags of embedded assets; not security-relevant.
-std::string etag_of(std::string_view bytes) {
-  std::uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (int shift = 60; shift >= 0; shift -= 4) out += hex[(h >> shift) & 0xf];
-  return out + "\"";
-}
 
 bool etag_matches(std::string_view if_none_match, std::string_view etag) {
   if (if_none_match == "*") return true;
@@ -170,14 +146,14 @@ struct web_app::impl {
     std::string nav;
     for (const auto& item : menu) {
       bool current = current_path == item.href || std::string(current_path) + "/" == item.href;
-      nav += "<a href=\"" + html_escape(item.href) + "\"" + (current ? " aria-current=\"page\"" : "") + ">" +
-             html_escape(item.title) + "</a>";
+      nav += "<a href=\"" + html::escape(item.href) + "\"" + (current ? " aria-current=\"page\"" : "") + ">" +
+             html::escape(item.title) + "</a>";
     }
     std::string out;
     out.reserve(content.size() + 2048);
     out += "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>";
-    out += html_escape(title);
+    out += html::escape(title);
     out += " · Trellis</title>\n<link rel=\"stylesheet\" href=\"/static/trellis.css\">\n"
            "<link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\">\n"
            "<script src=\"/static/trellis.js\" defer></script>\n</head>\n<body>\n"
@@ -187,7 +163,7 @@ struct web_app::impl {
     out += "</nav></div></header>\n<main>\n";
     out += content;
     out += "\n</main>\n<footer class=\"trellis-footer\">Trellis ";
-    out += html_escape(host_version());
+    out += html::escape(host_version());
     out += "</footer>\n</body>\n</html>\n";
     return out;
   }
@@ -198,8 +174,8 @@ struct web_app::impl {
     res.status = status;
     if (wants_html(req)) {
       res.set("Content-Type", "text/html; charset=utf-8");
-      std::string content = "<h1>" + html_escape(title) + "</h1>\n<p>" + html_escape(detail) + "</p>\n" +
-                            "<p class=\"muted\">Request id: <code>" + html_escape(req.request_id) + "</code></p>";
+      std::string content = "<h1>" + html::escape(title) + "</h1>\n<p>" + html::escape(detail) + "</p>\n" +
+                            "<p class=\"muted\">Request id: <code>" + html::escape(req.request_id) + "</code></p>";
       res.body = layout(title, content, req.path);
     } else {
       res.set("Content-Type", "application/json");
@@ -225,7 +201,7 @@ struct web_app::impl {
   void host_asset(const http_request& req, http_response& res, std::string_view name) const {
     auto found = assets::find(name);
     if (!found) return error_page(req, res, 404, "Not found", "There is no file at this address.");
-    serve_bytes(req, res, found->first, found->second, etag_of(found->first));
+    serve_bytes(req, res, found->first, found->second, content_etag(found->first));
   }
 
   // "/<plugin-id>/static/<path>": true when the path has that shape.

@@ -70,6 +70,10 @@ manifest_result read_manifest(const std::filesystem::path& file);
 /// starting with a letter, at most 64 characters.
 bool is_valid_plugin_id(std::string_view id);
 
+/// Whether a JSON value fits a config schema type ("string", "secret",
+/// "integer", "number", "boolean", "array").
+bool config_value_has_type(const boost::json::value& v, std::string_view type);
+
 /// Whether `id` names one of the host's own top-level routes (api, static,
 /// ws, healthz, readyz, metrics, login, logout, trellis), which plugins cannot take.
 bool is_reserved_plugin_id(std::string_view id);

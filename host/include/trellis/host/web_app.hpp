@@ -45,7 +45,4 @@ class web_app {
   std::unique_ptr<impl> impl_;
 };
 
-/// Escapes text for HTML element content and attribute values.
-std::string html_escape(std::string_view text);
-
 }  // namespace trellis::host
