@@ -32,7 +32,9 @@ test-asan: deps
 	  ctest --test-dir $(ASAN_BUILD_DIR) --output-on-failure -j $(JOBS)
 
 # Benchmarks against their peers; prints the ratios (see bench/README.md).
+# The HTTP benchmark's peers (wrk, nginx) are installed only here.
 bench: build
+	scripts/install-deps --bench
 	bench/run-all $(BUILD_DIR)
 
 install: build

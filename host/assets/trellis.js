@@ -1,8 +1,9 @@
 // The host's browser runtime for live pages. No framework, no inline script:
 // the layout loads this file, and pages declare what they want with attributes.
 //
-//   data-trellis-topic="plugin/topic"  subscribe this element's subtree to a topic
-//   data-trellis-bind="key"            textContent (or value, for inputs) set by updates
+//   data-trellis-topic="plugin/topic"  subscribe the page to a topic (any element may say so)
+//   data-trellis-bind="key"            textContent (or value, for inputs) set by updates;
+//                                      an update sets every element bound to its keys
 //   data-trellis-event="plugin/name"   send an event: click (buttons), change (inputs,
 //                                      selects), submit (forms, with their fields)
 //

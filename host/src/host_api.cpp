@@ -12,6 +12,7 @@
 #include <exception>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/stream_parser.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
@@ -202,6 +203,9 @@ trellis_status register_page(trellis_host host, const trellis_page_desc* raw) {
     if (std::find(http_methods.begin(), http_methods.end(), e.method) == http_methods.end()) {
       return fail(TRELLIS_INVALID_ARGUMENT, "page " + e.path + ": method '" + e.method +
                                                 "' is not one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, EVENT");
+    }
+    if (e.path == "/static" || e.path.rfind("/static/", 0) == 0) {
+      return fail(TRELLIS_INVALID_ARGUMENT, "page path '" + e.path + "' is under /static, where the plugin's assets are served");
     }
     if (e.method == "EVENT" && (e.path.size() < 2 || !valid_name(std::string_view(e.path).substr(1)))) {
       return fail(TRELLIS_INVALID_ARGUMENT, "event handler path '" + e.path +
@@ -599,11 +603,14 @@ trellis_status request_json(trellis_request req, trellis_str pointer, trellis_st
   return guarded([&] {
     if (!req->json && req->json_error.empty()) {
       boost::system::error_code ec;
-      boost::json::value v = boost::json::parse(req->request->body, ec);
+      boost::json::stream_parser parser;
+      const std::string& body = req->request->body;
+      std::size_t used = parser.write_some(body.data(), body.size(), ec);
+      if (!ec) parser.finish(ec);
       if (ec) {
-        req->json_error = "request body is not JSON: " + ec.message();
+        req->json_error = "request body is not JSON: " + ec.message() + " at byte " + std::to_string(used);
       } else {
-        req->json = std::move(v);
+        req->json = parser.release();
       }
     }
     if (!req->json) return fail(TRELLIS_INVALID_ARGUMENT, req->json_error);
@@ -648,12 +655,12 @@ trellis_status publish(trellis_host host, trellis_str topic, trellis_str values_
     boost::system::error_code ec;
     boost::json::value v = boost::json::parse(view(values_json), ec);
     if (ec || !v.is_object()) return fail(TRELLIS_INVALID_ARGUMENT, "published values must be a JSON object");
-    std::function<void(std::string_view, std::string_view)> sink;
     if (host->services) {
-      std::lock_guard lock(host->services->mutex);
-      sink = host->services->publish;
+      std::shared_lock lock(host->services->mutex);
+      if (host->services->publish) {
+        host->services->publish(host->plugin_id + "/" + std::string(view(topic)), boost::json::serialize(v));
+      }
     }
-    if (sink) sink(host->plugin_id + "/" + std::string(view(topic)), boost::json::serialize(v));
     return TRELLIS_OK;
   });
 }
@@ -684,13 +691,10 @@ trellis_status plugins_json(trellis_host host, trellis_str* out_json) {
   if (host == nullptr || out_json == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
   return guarded([&] {
     thread_local std::string text;
-    std::function<std::string()> source;
-    if (host->services) {
-      std::lock_guard lock(host->services->mutex);
-      source = host->services->plugins_json;
-    }
-    if (!source) return fail(TRELLIS_ERROR, "the plugin list is not available");
-    text = source();
+    if (!host->services) return fail(TRELLIS_ERROR, "the plugin list is not available");
+    std::shared_lock lock(host->services->mutex);
+    if (!host->services->plugins_json) return fail(TRELLIS_ERROR, "the plugin list is not available");
+    text = host->services->plugins_json();
     *out_json = str(text);
     return TRELLIS_OK;
   });

@@ -148,10 +148,14 @@ namespace {
 
 class ws_session : public session_base, public ws_connection, public std::enable_shared_from_this<ws_session> {
  public:
+  // Counts as an open connection, like the HTTP session it was upgraded from.
   ws_session(tcp::socket&& socket, std::shared_ptr<http_server::impl> srv)
-      : ws_(std::move(socket)), srv_(std::move(srv)), id_(new_request_id()) {}
+      : ws_(std::move(socket)), srv_(std::move(srv)), id_(new_request_id()) {
+    ++srv_->stats.connections_open;
+  }
   ~ws_session() override {
     if (tracked_ != 0) srv_->untrack(tracked_);
+    --srv_->stats.connections_open;
   }
 
   void run(http::request<http::string_body> req, http_request info) {

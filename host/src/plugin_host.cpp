@@ -118,14 +118,14 @@ plugin_host::plugin_host(host_config config, env_lookup env, std::shared_ptr<spd
 }
 
 void plugin_host::set_publisher(std::function<void(std::string_view, std::string_view)> publish) {
-  std::lock_guard lock(services_->mutex);
+  std::unique_lock lock(services_->mutex);
   services_->publish = std::move(publish);
 }
 
 plugin_host::~plugin_host() {
   shutdown();
   {
-    std::lock_guard lock(services_->mutex);
+    std::unique_lock lock(services_->mutex);
     services_->plugins_json = nullptr;
     services_->publish = nullptr;
   }

@@ -82,7 +82,8 @@ std::optional<std::string> pct_decode(std::string_view s) {
 bool wants_html(const http_request& req) {
   if (req.path.rfind("/api/", 0) == 0) return false;
   std::string_view accept = req.header("Accept");
-  return accept.empty() || accept.find("text/html") != std::string_view::npos || accept.find("*/*") != std::string_view::npos;
+  // Browsers navigating ask for text/html; fetch() and curl send */* and get JSON.
+  return accept.find("text/html") != std::string_view::npos;
 }
 
 long resident_kib() {
@@ -169,7 +170,7 @@ struct web_app::impl {
   }
 
   void error_page(const http_request& req, http_response& res, int status, std::string_view title,
-                  std::string_view detail) const {
+                  std::string_view detail, std::string_view json_detail = {}) const {
     res = {};
     res.status = status;
     if (wants_html(req)) {
@@ -179,7 +180,10 @@ struct web_app::impl {
       res.body = layout(title, content, req.path);
     } else {
       res.set("Content-Type", "application/json");
-      res.body = json::serialize(json::object{{"error", detail}, {"status", status}, {"request_id", req.request_id}}) + "\n";
+      res.body = json::serialize(json::object{{"error", json_detail.empty() ? detail : json_detail},
+                                              {"status", status},
+                                              {"request_id", req.request_id}}) +
+                 "\n";
     }
   }
 
@@ -268,7 +272,8 @@ struct web_app::impl {
       plugins.logger().error("request {}: page {} {} of plugin '{}' failed: {}", req.request_id, page.method,
                              page.mounted_path(), page.plugin_id, st.message);
       return error_page(req, res, 500, "Something went wrong",
-                        "The page could not be shown. The error was logged with the request id below.");
+                        "The page could not be shown. The error was logged with the request id below.",
+                        "The request failed; the error was logged with this request id.");
     }
     res.status = pres.status;
     res.headers = std::move(pres.headers);
@@ -277,7 +282,8 @@ struct web_app::impl {
         plugins.logger().error("request {}: page {} of plugin '{}' asked for the layout and a stream; use one",
                                req.request_id, page.mounted_path(), page.plugin_id);
         return error_page(req, res, 500, "Something went wrong",
-                          "The page could not be shown. The error was logged with the request id below.");
+                          "The page could not be shown. The error was logged with the request id below.",
+                          "The request failed; the error was logged with this request id.");
       }
       res.stream = [producer = *pres.stream, started = std::move(pres.body), &log = plugins.logger(),
                     id = req.request_id, plugin = page.plugin_id](std::string& chunk, bool& done) mutable {

@@ -42,6 +42,27 @@ inline std::string escape(std::string_view text) {
   return out;
 }
 
+/// Percent-encodes text for one URL path segment or query value
+/// ("a b/c" -> "a%20b%2Fc"): only unreserved characters stay as they are.
+inline std::string url_encode(std::string_view text) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    bool unreserved = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u == '-' ||
+                      u == '.' || u == '_' || u == '~';
+    if (unreserved) {
+      out += c;
+    } else {
+      out += '%';
+      out += hex[u >> 4];
+      out += hex[u & 0xf];
+    }
+  }
+  return out;
+}
+
 /// A piece of HTML that is safe to insert: built from escaped parts or raw().
 class node {
  public:
@@ -165,6 +186,9 @@ class element_builder {
     }
   }
 };
+
+/// Any element without content or closing tag: void_element("link", attrs{{"rel", "stylesheet"}, ...}).
+inline node void_element(std::string_view tag, const attrs& a = {}) { return element_builder::make(tag, a, {}, true); }
 
 /// Any element: element("details", attrs{{"open", ""}}, summary("More"), "text").
 template <class... Children>

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -34,7 +35,9 @@ namespace trellis::host {
 /// What plugins reach through the host API beyond the registry: the live-page
 /// publisher (set while a server runs) and the plugin list.
 struct host_services {
-  mutable std::mutex mutex;
+  // Shared while a call runs, exclusive to change a function: clearing the
+  // publisher waits until no plugin thread is inside it.
+  mutable std::shared_mutex mutex;
   std::function<void(std::string_view topic, std::string_view values_json)> publish;
   std::function<std::string()> plugins_json;
 };
