@@ -464,8 +464,9 @@ trellis_status request_cookie(trellis_request r, trellis_str n, trellis_str* o) 
 
 trellis_status response_set_status(trellis_response res, int32_t status) {
   if (res == nullptr || res->response == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
-  if (status < 100 || status > 599) {
-    return fail(TRELLIS_INVALID_ARGUMENT, "HTTP status " + std::to_string(status) + " is outside 100-599");
+  // 1xx are interim responses the host sends itself; a final one would hang clients.
+  if (status < 200 || status > 599) {
+    return fail(TRELLIS_INVALID_ARGUMENT, "HTTP status " + std::to_string(status) + " is outside 200-599");
   }
   res->response->status = status;
   return TRELLIS_OK;

@@ -90,6 +90,7 @@ class session_base {
  public:
   virtual ~session_base() = default;
   virtual void shutdown() = 0;  // posts to the session's own strand
+  virtual void abort() = 0;     // closes the socket now, whatever is in flight
 };
 
 struct http_server::impl : std::enable_shared_from_this<impl> {
@@ -122,9 +123,21 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
 
   net::steady_timer idle_poll{ioc};
 
+  unsigned thread_count() const {
+    return opt.threads != 0 ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
+  }
+
   void do_accept();
   void on_accept(boost::system::error_code ec, tcp::socket socket);
   void begin_stop();
+  std::vector<std::shared_ptr<session_base>> live_sessions() {
+    std::vector<std::shared_ptr<session_base>> live;
+    std::lock_guard lock(mu);
+    for (auto& [id, weak] : sessions) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+    return live;
+  }
   // During shutdown: once no session is left, cancel the deadline so run()
   // returns as soon as in-flight work is done.
   void poll_idle() {
@@ -164,6 +177,10 @@ class ws_session : public session_base, public ws_connection, public std::enable
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.read_message_max(64 * 1024);
     ws_.async_accept(req, beast::bind_front_handler(&ws_session::on_accept, shared_from_this()));
+  }
+
+  void abort() override {
+    net::post(ws_.get_executor(), [self = shared_from_this()] { beast::get_lowest_layer(self->ws_).close(); });
   }
 
   void send(std::string message) override {
@@ -258,6 +275,10 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     });
   }
 
+  void abort() override {
+    net::post(stream_.get_executor(), [self = shared_from_this()] { self->stream_.close(); });
+  }
+
  private:
   void do_read() {
     if (srv_->stopping) return close();
@@ -308,6 +329,9 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
       });
       return;
     }
+    // Most requests have no body: the parser is done with the header, so
+    // skip a second composed read (and the posted completion it costs).
+    if (parser_->is_done()) return on_body({}, 0);
     read_body();
   }
 
@@ -364,28 +388,55 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     return r;
   }
 
+  // Serialises the response into out_, reused across the connection's
+  // requests, and sends it as one buffer. Beast's serializer walks a nested
+  // buffer sequence (fields, body, prefix and suffix views) for every write;
+  // that walk cost more than the rest of the request together.
   void write(http_request request, http_response response, bool keep_alive) {
     if (response.stream) return write_stream(std::move(request), std::move(response), keep_alive);
-    auto res = std::make_shared<http::response<http::string_body>>();
-    res->result(static_cast<unsigned>(response.status));
-    res->version(11);
-    for (auto& [k, v] : response.headers) res->insert(k, v);
-    res->set("X-Request-Id", request.request_id);
     keep_alive = keep_alive && !srv_->stopping && !close_after_;
-    res->keep_alive(keep_alive);
-    const std::size_t size = response.body.size();
-    if (request.method == "HEAD") {
-      res->content_length(size);  // what GET would send; no body follows
-    } else {
-      res->body() = std::move(response.body);
-      res->prepare_payload();
+    const auto status = static_cast<unsigned>(response.status);
+    // RFC 9110: no body, and so no Content-Length, for 1xx, 204 and 304.
+    const bool bodiless = status < 200 || status == 204 || status == 304;
+    out_.clear();
+    out_ += "HTTP/1.1 ";
+    append_number(status);
+    out_ += ' ';
+    const auto reason = http::obsolete_reason(static_cast<http::status>(status));
+    out_.append(reason.data(), reason.size());
+    out_ += "\r\n";
+    for (const auto& [k, v] : response.headers) {
+      // The host owns the framing; plugins cannot set Connection or
+      // Transfer-Encoding (host_api refuses them), Content-Length is ours.
+      if (iequals(k, "Content-Length")) continue;
+      out_ += k;
+      out_ += ": ";
+      out_ += v;
+      out_ += "\r\n";
     }
+    out_ += "X-Request-Id: ";
+    out_ += request.request_id;
+    out_ += "\r\n";
+    if (!bodiless) {
+      out_ += "Content-Length: ";  // for HEAD: what GET would send
+      append_number(response.body.size());
+      out_ += "\r\n";
+    }
+    if (!keep_alive) out_ += "Connection: close\r\n";
+    out_ += "\r\n";
+    if (!bodiless && request.method != "HEAD") out_ += response.body;
     stream_.expires_after(srv_->opt.body_timeout);
-    http::async_write(stream_, *res, [self = shared_from_this(), res, keep_alive](boost::system::error_code ec, std::size_t) {
+    net::async_write(stream_, net::buffer(out_), [self = shared_from_this(), keep_alive](boost::system::error_code ec, std::size_t) {
       self->busy_ = false;
       if (ec || !keep_alive) return self->close();
       self->do_read();
     });
+  }
+
+  void append_number(std::size_t n) {
+    char digits[24];
+    auto [end, ec] = std::to_chars(std::begin(digits), std::end(digits), n);
+    out_.append(digits, end);
   }
 
   // Chunked transfer: the header first, then one chunk per producer call,
@@ -478,6 +529,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   std::shared_ptr<http_server::impl> srv_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::string out_;  // the response being written
   std::string remote_;
   std::uint64_t tracked_ = 0;
   bool first_ = true;
@@ -489,7 +541,14 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
 }  // namespace
 
 void http_server::impl::do_accept() {
-  acceptor.async_accept(net::make_strand(ioc), beast::bind_front_handler(&impl::on_accept, shared_from_this()));
+  // A strand serialises a session's handlers across I/O threads; with one
+  // thread they are serial already, and the strand's bookkeeping (a type-erased
+  // executor copied, moved and locked on every operation) is pure cost.
+  if (thread_count() == 1) {
+    acceptor.async_accept(ioc.get_executor(), beast::bind_front_handler(&impl::on_accept, shared_from_this()));
+  } else {
+    acceptor.async_accept(net::make_strand(ioc), beast::bind_front_handler(&impl::on_accept, shared_from_this()));
+  }
 }
 
 void http_server::impl::on_accept(boost::system::error_code ec, tcp::socket socket) {
@@ -520,21 +579,19 @@ void http_server::impl::begin_stop() {
   if (stopping.exchange(true)) return;
   boost::system::error_code ec;
   acceptor.close(ec);
-  std::vector<std::shared_ptr<session_base>> live;
-  {
-    std::lock_guard lock(mu);
-    for (auto& [id, weak] : sessions) {
-      if (auto s = weak.lock()) live.push_back(std::move(s));
-    }
-  }
-  for (auto& s : live) s->shutdown();
-  // In-flight requests get until the deadline; then the loop stops regardless.
+  for (auto& s : live_sessions()) s->shutdown();
+  // In-flight requests get until the deadline; then their sockets are closed,
+  // which ends their sessions (poll_idle then ends run()). Only a handler
+  // stuck in plugin code outlives that: a second, short deadline stops the loop.
   deadline.expires_after(opt.shutdown_timeout);
   deadline.async_wait([self = shared_from_this()](boost::system::error_code wait_ec) {
-    if (!wait_ec) {
-      self->log->warn("shutdown deadline reached; closing the remaining connections");
-      self->ioc.stop();
-    }
+    if (wait_ec) return;
+    self->log->warn("shutdown deadline reached; closing the remaining connections");
+    for (auto& s : self->live_sessions()) s->abort();
+    self->deadline.expires_after(std::chrono::seconds(1));
+    self->deadline.async_wait([self](boost::system::error_code ec) {
+      if (!ec) self->ioc.stop();
+    });
   });
 }
 
@@ -569,7 +626,7 @@ unsigned short http_server::port() const {
 }
 
 void http_server::run() {
-  unsigned n = impl_->opt.threads != 0 ? impl_->opt.threads : std::max(1u, std::thread::hardware_concurrency());
+  unsigned n = impl_->thread_count();
   std::vector<std::thread> threads;
   threads.reserve(n - 1);
   for (unsigned i = 1; i < n; ++i) threads.emplace_back([this] { impl_->ioc.run(); });

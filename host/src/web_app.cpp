@@ -327,8 +327,9 @@ struct web_app::impl {
     if (get && plugin_asset(req, res)) return;
     for (std::string_view host_path : {"/healthz", "/readyz", "/api/v1/plugins"}) {
       if (path == host_path) {
-        res.set("Allow", "GET, HEAD");
-        return error_page(req, res, 405, "Method not allowed", "This address accepts GET and HEAD.");
+        error_page(req, res, 405, "Method not allowed", "This address accepts GET and HEAD.");
+        res.set("Allow", "GET, HEAD");  // after error_page, which starts the response afresh
+        return;
       }
     }
     auto found = routes.find(req.method, path);

@@ -786,15 +786,15 @@ TEST_F(Request, LooksUpParametersAndCookiesExactly) {
   EXPECT_EQ(api->request_header(&req, s("x"), nullptr), TRELLIS_INVALID_ARGUMENT);
 }
 
-// The status must be a valid HTTP status, 100 to 599.
+// The status must be a final HTTP status, 200 to 599: 1xx are the host's.
 TEST_F(Request, BoundsResponseStatus) {
-  for (int32_t bad : {0, 99, 600, 1000, -200}) {
+  for (int32_t bad : {0, 99, 100, 199, 600, 1000, -200}) {
     EXPECT_EQ(api->response_set_status(&res, bad), TRELLIS_INVALID_ARGUMENT) << bad;
     EXPECT_EQ(std::string(v(api->last_error(nullptr))),
-              "HTTP status " + std::to_string(bad) + " is outside 100-599");
+              "HTTP status " + std::to_string(bad) + " is outside 200-599");
   }
   EXPECT_EQ(response.status, 200) << "refused statuses leave the default";
-  for (int32_t good : {100, 204, 404, 599}) {
+  for (int32_t good : {200, 204, 404, 599}) {
     EXPECT_EQ(api->response_set_status(&res, good), TRELLIS_OK) << good;
     EXPECT_EQ(response.status, good);
   }

@@ -251,7 +251,7 @@ TEST_F(Sdk, TurnsRefusedHostCallIntoError) {
   EXPECT_TRUE(response.headers.empty());
   st = page("GET /sdk-test/status", request, response);
   EXPECT_TRUE(st.ok()) << st.message;
-  EXPECT_EQ(response.body, "2: set status: HTTP status 1000 is outside 100-599");
+  EXPECT_EQ(response.body, "2: set status: HTTP status 1000 is outside 200-599");
 }
 
 // usage_error makes the command exit with 2 and its message.
