@@ -781,6 +781,47 @@ TEST(Http, LargeResponseArrivesComplete) {
   EXPECT_EQ(wrong, 0U);
 }
 
+// A streamed 5 MiB body arrives chunked, complete and byte-exact.
+TEST(Http, StreamedResponseArrivesChunkedAndComplete) {
+  web_server srv;
+  response res = get(srv.port(), "/web/stream");
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(header(res, "Transfer-Encoding"), "chunked");
+  EXPECT_EQ(header(res, "Content-Length"), "");
+  ASSERT_EQ(res.body().size(), 5U * 1024 * 1024);
+  std::size_t wrong = 0;
+  for (std::size_t i = 0; i < res.body().size(); ++i) {
+    wrong += res.body()[i] != static_cast<char>('a' + static_cast<int>(i % 26)) ? 1 : 0;
+  }
+  EXPECT_EQ(wrong, 0U);
+}
+
+// A stream whose producer fails ends the connection without the last chunk,
+// the error is logged with the request id, and the server goes on.
+TEST(Http, FailingStreamClosesConnectionAndIsLogged) {
+  web_server srv;
+  client c(srv.port());
+  c.send_raw("GET /web/stream-fails HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto [data, ec] = c.read_until_closed();
+  EXPECT_TRUE(closed_by_server(ec)) << ec.message();
+  EXPECT_NE(data.find("Transfer-Encoding: chunked"), std::string::npos) << data;
+  EXPECT_NE(data.find("chunk\n"), std::string::npos) << data;
+  EXPECT_EQ(data.find("\r\n0\r\n\r\n"), std::string::npos) << "a failed stream must not look complete";
+  EXPECT_TRUE(eventually([&] { return srv.log().find("producer lost its cursor") != std::string::npos; }));
+  EXPECT_EQ(get(srv.port(), "/healthz").result_int(), 200);
+}
+
+// HEAD of a streamed page answers the headers and never runs the producer to the end.
+TEST(Http, HeadOfStreamedPageHasNoBody) {
+  web_server srv;
+  client c(srv.port());
+  response res = c.request(http::verb::head, "/web/stream");
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res.body(), "");
+  response next = c.request(http::verb::get, "/healthz");
+  EXPECT_EQ(next.result_int(), 200) << "the connection stays usable after HEAD";
+}
+
 // -- limits -----------------------------------------------------------------------------
 
 // Headers over [server] header limit get 431 and a closed connection; just under passes.
