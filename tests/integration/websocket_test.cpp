@@ -45,7 +45,11 @@
 #include "trellis/host/http_server.hpp"
 #include "trellis/host/plugin_host.hpp"
 
+#include "web_server_harness.hpp"
+
 namespace {
+
+using namespace trellis_test;
 
 namespace fs = std::filesystem;
 namespace th = trellis::host;
@@ -60,114 +64,9 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using namespace std::chrono_literals;
 
-// A safety net against hangs; never a statement about speed.
-constexpr std::chrono::seconds guard{30};
 
-// Polls `done` until it holds or the guard passes.
-bool eventually(const std::function<bool()>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + guard;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
 
-// Keeps log lines so tests can look for what must be logged; safe to read
-// while I/O threads log.
-class capture_sink : public spdlog::sinks::base_sink<std::mutex> {
- public:
-  std::string text() {
-    std::lock_guard lock(mutex_);
-    return text_;
-  }
 
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    spdlog::memory_buf_t buf;
-    formatter_->format(msg, buf);
-    text_.append(buf.data(), buf.size());
-  }
-  void flush_() override {}
-
- private:
-  std::string text_;
-};
-
-// The web fixture served in this process on 127.0.0.1 with a free port, wired
-// as `trellis serve` wires it (plugins publish through the web app).
-class web_server {
- public:
-  explicit web_server(const std::function<void(th::server_options&)>& tune = {}) {
-    logger_ = std::make_shared<spdlog::logger>("trellis", sink_);
-    logger_->set_pattern("%L|%n|%v");
-    logger_->set_level(spdlog::level::trace);
-    host_ = std::make_unique<th::plugin_host>(
-        th::host_config{}, [](std::string_view) -> std::optional<std::string> { return std::nullopt; },
-        logger_);
-    host_->load({fs::path(TRELLIS_FIXTURE_PLUGIN_DIR) / "web" / "web.so"});
-    app_ = std::make_unique<th::web_app>(*host_, th::web_options{});
-    th::server_options options;
-    options.address = "127.0.0.1";
-    options.port = 0;
-    options.threads = 2;
-    if (tune) tune(options);
-    server_ = std::make_unique<th::http_server>(options, app_->handler(), app_->websocket(), logger_);
-    server_->start();
-    port_ = server_->port();
-    app_->attach_stats(&server_->stats());
-    host_->set_publisher([app = app_.get()](std::string_view topic, std::string_view values) {
-      app->publish(topic, values);
-    });
-    stopped_ = finished_.get_future();
-    runner_ = std::thread([this] {
-      server_->run();
-      finished_.set_value();
-    });
-  }
-  web_server(const web_server&) = delete;
-  web_server& operator=(const web_server&) = delete;
-  ~web_server() {
-    if (runner_.joinable()) {
-      server_->stop();
-      wait_stopped();
-    }
-    host_->set_publisher(nullptr);
-    server_.reset();
-    app_.reset();
-    host_.reset();
-  }
-
-  unsigned short port() const { return port_; }
-  th::web_app& app() { return *app_; }
-  const th::server_stats& stats() const { return server_->stats(); }
-  std::string log() const { return sink_->text(); }
-  void request_stop() { server_->stop(); }
-  /// Waits for run() to return; a hang ends the test binary (a guard, not a timing check).
-  void wait_stopped() {
-    if (stopped_.wait_for(guard) != std::future_status::ready) {
-      ADD_FAILURE() << "the server did not stop within " << guard.count() << " s";
-      std::fflush(nullptr);
-      std::_Exit(1);
-    }
-    runner_.join();
-  }
-  /// Waits until `topic` has `n` live subscribers.
-  bool subscribers_become(std::string_view topic, std::size_t n) {
-    return eventually([&] { return app_->subscribers(topic) == n; });
-  }
-
- private:
-  std::shared_ptr<capture_sink> sink_ = std::make_shared<capture_sink>();
-  std::shared_ptr<spdlog::logger> logger_;
-  std::unique_ptr<th::plugin_host> host_;
-  std::unique_ptr<th::web_app> app_;
-  std::unique_ptr<th::http_server> server_;
-  std::promise<void> finished_;
-  std::future<void> stopped_;
-  std::thread runner_;
-  unsigned short port_ = 0;
-};
 
 // Runs one asynchronous operation on `ioc` to completion. `start` receives
 // the completion handler; the operation's own timeout is the guard. Runs
