@@ -4,7 +4,7 @@
 
 #include <trellis/abi.h>
 
-#include <deque>
+#include <list>
 #include <functional>
 #include <map>
 #include <optional>
@@ -115,7 +115,7 @@ struct trellis_request_s {
   std::optional<trellis::host::string_pairs> form{};
   std::optional<boost::json::value> json{};
   std::string json_error{};
-  std::deque<std::string> scratch{};  // serialized JSON handed out by request_json, kept until the handler returns
+  std::list<std::string> scratch{};  // serialized JSON handed out by request_json (stable, and free when unused)
 };
 struct trellis_response_s {
   trellis::host::page_response* response = nullptr;
