@@ -387,6 +387,18 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   }
 
   if (serve) {
+    // A bad --listen is a usage error: say so before any plugin code runs.
+    for (int i = 1; i < argc; ++i) {
+      std::string_view a = argv[i];
+      std::optional<std::string> value;
+      if (a.substr(0, 9) == "--listen=") value = std::string(a.substr(9));
+      if (a == "--listen" && i + 1 < argc) value = std::string(argv[i + 1]);
+      server_options probe;
+      if (std::string error = value ? parse_listen(*value, probe) : ""; !error.empty()) {
+        err << "trellis serve: --listen: " << error << "\n";
+        return 2;
+      }
+    }
     // Hold SIGINT and SIGTERM until serve_http listens for them, so a signal
     // that arrives while plugins load still shuts them down in order.
     sigset_t stop_signals;
@@ -447,24 +459,33 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
              "Exit codes: 0 ok, 1 failure, 2 usage error.");
 
   if (auto word = first_command_word(argc, argv); word == "help") {
-    // `trellis help [COMMAND]`, as people type it.
-    std::optional<std::string> topic;
+    // `trellis help [COMMAND [SUBCOMMAND]]`, as people type it.
+    const CLI::App* target = &app;
+    std::string path = "trellis";  // the parents of target, for its usage line
+    std::string words;              // what was matched so far, for the error
+    bool skipped_help = false;
     for (int i = 1; i < argc; ++i) {
       std::string_view a = argv[i];
-      if (a == "help" || (!a.empty() && a.front() == '-')) continue;
-      topic = std::string(a);
-      break;
+      if (a == "--config" || a == "--plugin-dir" || a == "--log-level") {
+        ++i;
+        continue;
+      }
+      if (!a.empty() && a.front() == '-') continue;
+      if (a == "help" && !skipped_help) {
+        skipped_help = true;
+        continue;
+      }
+      auto subs = target->get_subcommands([&](const CLI::App* s) { return s->get_name() == a; });
+      if (subs.empty()) {
+        err << "trellis help: unknown command '" << words << a
+            << "'\nRun 'trellis --help' for the list of commands.\n";
+        return 2;
+      }
+      if (target != &app) path += " " + target->get_name();
+      target = subs.front();
+      words += std::string(a) + " ";
     }
-    if (!topic) {
-      out << app.help();
-      return 0;
-    }
-    auto subs = app.get_subcommands([&](const CLI::App* s) { return s->get_name() == *topic; });
-    if (subs.empty()) {
-      err << "trellis help: unknown command '" << *topic << "'\nRun 'trellis --help' for the list of commands.\n";
-      return 2;
-    }
-    out << subs.front()->help("trellis");
+    out << (target == &app ? app.help() : target->help(path));
     return 0;
   }
   if (auto word = first_command_word(argc, argv)) {

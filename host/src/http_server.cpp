@@ -37,6 +37,34 @@ using tcp = net::ip::tcp;
 namespace {
 
 
+// RFC 3986 section 6.2.2.2: "%6E" and "n" name the same path, so escapes of
+// unreserved characters are decoded before routing. Other escapes ("%2F",
+// "%20") stay, so path segments keep their boundaries.
+std::string normalize_path(std::string_view path) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(path.size());
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '%' && i + 2 < path.size() && hex(path[i + 1]) >= 0 && hex(path[i + 2]) >= 0) {
+      const char c = static_cast<char>(hex(path[i + 1]) * 16 + hex(path[i + 2]));
+      const bool unreserved = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' ||
+                              c == '_' || c == '~';
+      if (unreserved) {
+        out += c;
+        i += 2;
+        continue;
+      }
+    }
+    out += path[i];
+  }
+  return out;
+}
+
 std::string new_request_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char hex[] = "0123456789abcdef";
@@ -380,7 +408,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
       r.path = "/";
       return r;
     }
-    r.path = std::string(parsed->encoded_path());
+    r.path = normalize_path(parsed->encoded_path());
     if (r.path.empty()) r.path = "/";
     boost::urls::encoding_opts opts;
     opts.space_as_plus = true;

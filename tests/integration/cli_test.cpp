@@ -525,6 +525,25 @@ TEST(Cli, UnknownCommandExitsTwo) {
   EXPECT_EQ(r.out, "");
 }
 
+// `trellis help plugins list` shows the help of the subcommand; an unknown
+// word is named with the words before it.
+TEST(Cli, HelpWalksSubcommands) {
+  run_result r = trellis(with_plugins({"good"}, {"help", "plugins", "list"}));
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("Usage: trellis plugins list"));
+  run_result bad = trellis(with_plugins({"good"}, {"help", "plugins", "frob"}));
+  EXPECT_EQ(bad.exit_code, 2) << bad;
+  EXPECT_THAT(bad.err, HasSubstr("unknown command 'plugins frob'"));
+}
+
+// A bad --listen is a usage error reported before any plugin code runs.
+TEST(Cli, BadListenIsUsageErrorBeforePluginsLoad) {
+  run_result r = trellis(with_plugins({"side_effects"}, {"serve", "--listen", "nonsense"}));
+  EXPECT_EQ(r.exit_code, 2) << r;
+  EXPECT_THAT(r.err, HasSubstr("--listen: 'nonsense' is not ADDRESS:PORT"));
+  EXPECT_THAT(r.out + r.err, Not(HasSubstr("SIDE EFFECT"))) << "plugin code ran";
+}
+
 // A rejected plugin does not stop the others' commands; its rejection is one line on stderr.
 TEST(Cli, RejectedPluginDoesNotStopOtherCommands) {
   const fs::path bad = fixture("init_throws", "init_throws.so");

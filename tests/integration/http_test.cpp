@@ -238,6 +238,15 @@ TEST(Http, LiteralSegmentBeatsParameter) {
   EXPECT_EQ(get(srv.port(), "/web/items/ne").body(), "item ne\nq=(none)\n");
 }
 
+// Escapes of unreserved characters name the same path (RFC 3986 6.2.2.2), so
+// "%6Eew" is the literal route "new"; an escaped '/' stays inside its segment.
+TEST(Http, UnreservedEscapesAreNormalizedBeforeRouting) {
+  web_server srv;
+  EXPECT_EQ(get(srv.port(), "/web/items/%6Eew").body(), "new item form\n");
+  EXPECT_EQ(get(srv.port(), "/%77eb/items/%6E%65%77").body(), "new item form\n");
+  EXPECT_EQ(get(srv.port(), "/web/items/a%2Fb").body(), "item a/b\nq=(none)\n");
+}
+
 // A trailing slash names the same page; an empty segment never fills a parameter.
 TEST(Http, TrailingSlashNamesTheSamePage) {
   web_server srv;
