@@ -291,10 +291,8 @@ int serve_http(plugin_host& host, const host_config& config, std::ostream& out, 
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
   boost::asio::steady_timer figures(control);
-  int received = 0;
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
-    received = signo;
     log.info("received {}, shutting down", signo == SIGINT ? "SIGINT" : "SIGTERM");
     figures.cancel();
     server.stop();
@@ -319,7 +317,6 @@ int serve_http(plugin_host& host, const host_config& config, std::ostream& out, 
   host.set_publisher(nullptr);  // the app goes away with this function
   control.stop();
   control_thread.join();
-  (void)received;
   return 0;
 }
 
@@ -371,8 +368,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   bool asks_help = std::any_of(argv + 1, argv + argc, [](const char* a) {
     return std::string_view(a) == "--help" || std::string_view(a) == "-h";
   });
-  bool serve = !asks_help &&
-               std::any_of(argv + 1, argv + argc, [](const char* a) { return std::string_view(a) == "serve"; });
+  bool serve = !asks_help && first_command_word(argc, argv) == "serve";
   auto spd_level = spdlog::level::from_str(level);
   if (!pre.log_level && !serve) spd_level = std::max(spd_level, spdlog::level::warn);
   logger->set_level(spd_level);
