@@ -251,12 +251,17 @@ std::string help_for(const CLI::App& app) {
   return chain.back()->help(parents);
 }
 
+// Global options written "--name VALUE": the next word is theirs, not a command.
+bool takes_value(std::string_view arg) {
+  return arg == "--config" || arg == "--plugin-dir" || arg == "--log-level";
+}
+
 // The first word that is not an option or an option's value.
 std::optional<std::string> first_command_word(int argc, const char* const* argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "--") return std::nullopt;
-    if (a == "--config" || a == "--plugin-dir" || a == "--log-level") {
+    if (takes_value(a)) {
       ++i;
       continue;
     }
@@ -462,7 +467,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     bool skipped_help = false;
     for (int i = 1; i < argc; ++i) {
       std::string_view a = argv[i];
-      if (a == "--config" || a == "--plugin-dir" || a == "--log-level") {
+      if (takes_value(a)) {
         ++i;
         continue;
       }

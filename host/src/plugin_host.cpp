@@ -1,7 +1,6 @@
 #include "trellis/host/plugin_host.hpp"
 
 #include <algorithm>
-#include <deque>
 #include <map>
 #include <system_error>
 

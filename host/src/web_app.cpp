@@ -187,6 +187,13 @@ struct web_app::impl {
     }
   }
 
+  // The 500 a failing plugin page gets; the cause is already in the log.
+  void page_failed(const http_request& req, http_response& res) const {
+    error_page(req, res, 500, "Something went wrong",
+               "The page could not be shown. The error was logged with the request id below.",
+               "The request failed; the error was logged with this request id.");
+  }
+
   // Static bytes with validation: clients revalidate after five minutes and
   // get 304 while the ETag (a content hash) is unchanged.
   static void serve_bytes(const http_request& req, http_response& res, std::string_view bytes,
@@ -271,9 +278,7 @@ struct web_app::impl {
     if (!st.ok()) {
       plugins.logger().error("request {}: page {} {} of plugin '{}' failed: {}", req.request_id, page.method,
                              page.mounted_path(), page.plugin_id, st.message);
-      return error_page(req, res, 500, "Something went wrong",
-                        "The page could not be shown. The error was logged with the request id below.",
-                        "The request failed; the error was logged with this request id.");
+      return page_failed(req, res);
     }
     res.status = pres.status;
     res.headers = std::move(pres.headers);
@@ -281,9 +286,7 @@ struct web_app::impl {
       if (pres.layout_title) {
         plugins.logger().error("request {}: page {} of plugin '{}' asked for the layout and a stream; use one",
                                req.request_id, page.mounted_path(), page.plugin_id);
-        return error_page(req, res, 500, "Something went wrong",
-                          "The page could not be shown. The error was logged with the request id below.",
-                          "The request failed; the error was logged with this request id.");
+        return page_failed(req, res);
       }
       res.stream = [producer = *pres.stream, started = std::move(pres.body), &log = plugins.logger(),
                     id = req.request_id, plugin = page.plugin_id](std::string& chunk, bool& done) mutable {
