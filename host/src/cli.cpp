@@ -19,8 +19,10 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "cli_data.hpp"
 #include "trellis/host/calls.hpp"
 #include "trellis/host/config.hpp"
+#include "trellis/host/demo_data.hpp"
 #include "trellis/host/http_server.hpp"
 #include "trellis/host/plugin_host.hpp"
 #include "trellis/host/web_app.hpp"
@@ -325,6 +327,98 @@ int serve_http(plugin_host& host, const host_config& config, std::ostream& out, 
   return 0;
 }
 
+// `trellis demo init`: writes the demo database (docs/demo-data.md).
+struct demo_command {
+  CLI::App* init = nullptr;
+  std::string path;
+  bool force = false;
+  std::string seed;
+};
+
+// The seed in decimal, as typed: CLI11 would also take "-1", "0x10" and "010".
+std::optional<std::uint64_t> parse_seed(std::string_view text) {
+  if (text.empty() || text.size() > 20) return std::nullopt;
+  std::uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const auto digit = static_cast<std::uint64_t>(c - '0');
+    if (value > (UINT64_MAX - digit) / 10) return std::nullopt;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+void add_demo_command(CLI::App& app, demo_command& demo, const env_lookup& env) {
+  CLI::App* cmd = app.add_subcommand("demo", "Create the demo database");
+  cmd->group("Built-in commands");
+  cmd->require_subcommand(1);
+  demo.init = cmd->add_subcommand("init", "Write the demo SQLite database: a shop's products, customers and orders");
+  std::string where = default_demo_database_path(env).string();
+  if (where.empty()) {
+    where = "$TRELLIS_DATA_DIR/demo.db, $XDG_DATA_HOME/trellis/demo.db or ~/.local/share/trellis/demo.db";
+  }
+  demo.init->add_option("--path", demo.path, "Where to write it (default: " + where + ")")->type_name("FILE");
+  demo.init->add_flag("--force", demo.force, "Replace the file if it exists");
+  demo.init
+      ->add_option("--seed", demo.seed,
+                   "Random seed; the same seed gives the same data (default: " + std::to_string(demo_options{}.seed) +
+                       ")")
+      ->type_name("N")
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            return parse_seed(value) ? "" : "'" + value + "' is not a whole number from 0 to 18446744073709551615";
+          },
+          "", "seed"));
+}
+
+// nullopt when `demo init` was not the command.
+std::optional<int> run_demo_command(const demo_command& demo, const env_lookup& env, std::ostream& out,
+                                    std::ostream& err) {
+  if (demo.init == nullptr || !demo.init->parsed()) return std::nullopt;
+  demo_options options;
+  options.overwrite = demo.force;
+  if (!demo.seed.empty()) options.seed = parse_seed(demo.seed).value_or(options.seed);  // validated when parsed
+  const fs::path path = demo.path.empty() ? default_demo_database_path(env) : fs::path(demo.path);
+  if (path.empty()) {
+    err << "trellis demo init: none of TRELLIS_DATA_DIR, XDG_DATA_HOME and HOME is set; give --path\n";
+    return 1;
+  }
+  try {
+    const demo_summary s = create_demo_database(path, options);
+    out << "Created demo database " << s.path.string() << ": " << s.categories << " categories, " << s.products
+        << " products, " << s.customers << " customers, " << s.orders << " orders, " << s.order_lines
+        << " order lines\n";
+    return 0;
+  } catch (const demo_database_exists& e) {
+    err << "trellis demo init: " << e.what() << "; use --force to replace it\n";
+  } catch (const std::exception& e) {
+    err << "trellis demo init: " << e.what() << "\n";
+  }
+  return 1;
+}
+
+// With no sources configured, `serve` creates the built-in demo database on
+// first run, so the bundled pages have data.
+void ensure_demo_database(const host_config& config, spdlog::logger& log) {
+  for (const auto& s : config.sources) {
+    if (!s.built_in) continue;
+    const auto* path = s.settings.if_contains("path");
+    if (path == nullptr || !path->is_string() || path->get_string().empty()) {
+      log.warn("no place for the demo database: set TRELLIS_DATA_DIR, XDG_DATA_HOME or HOME");
+      continue;
+    }
+    const fs::path file(std::string(path->get_string()));
+    std::error_code ec;
+    if (fs::exists(file, ec)) continue;
+    try {
+      const demo_summary made = create_demo_database(file);
+      log.info("created the demo database {} ({} products, {} orders)", file.string(), made.products, made.orders);
+    } catch (const std::exception& e) {
+      log.error("could not create the demo database: {}", e.what());
+    }
+  }
+}
+
 }  // namespace
 
 int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
@@ -409,7 +503,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   }
   plugin_host host(*config.value, env, logger);
-  if (!wants_version && !is_inspect) {
+  // `demo` only writes a database: no plugin code runs for it either.
+  if (!wants_version && !is_inspect && first_command_word(argc, argv) != "demo") {
     std::vector<std::string> warnings;
     std::vector<fs::path> files = discover_plugins(dirs, &warnings);
     for (const auto& w : warnings) logger->warn("{}", w);
@@ -448,6 +543,11 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   CLI::App* inspect_cmd = plugins_cmd->add_subcommand("inspect", "Print a plugin file's manifest without running its code");
   inspect_cmd->add_option("FILE", inspect_file, "The plugin's shared library")->required();
   inspect_cmd->add_flag("--json", inspect_json, "Print JSON instead of text");
+  demo_command demo;
+  add_demo_command(app, demo, env);
+
+  data_commands data;
+  add_data_commands(app, data);
 
   std::map<const CLI::App*, const command_entry*> plugin_commands;
   std::map<std::string, parsed_values> plugin_values;
@@ -537,6 +637,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     }
     return 0;
   }
+  if (auto code = run_demo_command(demo, env, out, err)) return *code;
   if (serve_cmd->parsed()) {
     host_config effective = *config.value;
     if (!listen_value.empty()) {
@@ -545,11 +646,13 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
         return 2;
       }
     }
+    ensure_demo_database(effective, *logger);
     int code = serve_http(host, effective, out, *logger);
     host.shutdown();
     logger->info("all plugins shut down");
     return code;
   }
+  if (auto code = run_data_command(data, host, out, err)) return *code;
   for (const auto& [sub, cmd] : plugin_commands) {
     if (!sub->parsed()) continue;
     parsed_values& values = plugin_values[cmd->name];

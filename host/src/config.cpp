@@ -9,6 +9,8 @@
 #include <boost/json/parse.hpp>
 #include <toml++/toml.h>
 
+#include "trellis/host/demo_data.hpp"
+
 namespace trellis::host {
 namespace json = boost::json;
 
@@ -210,7 +212,112 @@ const server_key* find_server_key(std::string_view name) {
   return nullptr;
 }
 
-void read_file_into(const std::filesystem::path& file, host_config& cfg) {
+// A [sources.NAME] table as written, with where each key came from (a line
+// in the file, or an environment variable), before it is checked.
+struct raw_source {
+  json::object keys;
+  std::map<std::string, std::string> origin;
+};
+using raw_sources = std::map<std::string, raw_source>;
+
+bool valid_source_name(std::string_view s) {
+  if (s.empty() || s.size() > 64 || std::isalpha(static_cast<unsigned char>(s.front())) == 0) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_'; });
+}
+
+// TRELLIS_SOURCES_<NAME>_<KEY> for the host's keys and the keys the table
+// has; text is converted to the type the key has in the file.
+void apply_source_env(const std::string& name, raw_source& src, const env_lookup& env) {
+  std::vector<std::string> keys(source_host_keys.begin(), source_host_keys.end());
+  for (const auto& kv : src.keys) {
+    if (std::find(keys.begin(), keys.end(), kv.key()) == keys.end()) keys.emplace_back(kv.key());
+  }
+  for (const auto& key : keys) {
+    const std::string var = env_var_name("sources." + name, key);
+    auto v = env(var);
+    if (!v) continue;
+    const json::value* old = src.keys.if_contains(key);
+    const bool host_integer = key != "plugin" &&
+                              std::find(source_host_keys.begin(), source_host_keys.end(), key) != source_host_keys.end();
+    if (host_integer || (old != nullptr && old->is_int64())) {
+      std::int64_t n = 0;
+      auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+      if (v->empty() || ec != std::errc{} || end != v->data() + v->size()) {
+        throw config_error{var + " is '" + *v + "', not an integer"};
+      }
+      src.keys[key] = n;
+    } else if (old != nullptr && old->is_double()) {
+      double d = 0;
+      auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), d);
+      if (v->empty() || ec != std::errc{} || end != v->data() + v->size()) {
+        throw config_error{var + " is '" + *v + "', not a number"};
+      }
+      src.keys[key] = d;
+    } else if (old != nullptr && old->is_bool()) {
+      if (*v != "true" && *v != "false") throw config_error{var + " is '" + *v + "'; use true or false"};
+      src.keys[key] = *v == "true";
+    } else {
+      src.keys[key] = *v;
+    }
+    src.origin[key] = var;
+  }
+}
+
+source_config build_source(const std::string& name, const raw_source& src, const env_lookup& env) {
+  source_config out;
+  out.name = name;
+  auto at = [&](const std::string& key) {
+    auto it = src.origin.find(key);
+    return it == src.origin.end() ? std::string() : " (" + it->second + ")";
+  };
+  const std::string prefix = "'sources." + name + ".";
+  auto integer = [&](const std::string& key, std::int64_t min, std::int64_t max) -> std::optional<std::int64_t> {
+    const json::value* v = src.keys.if_contains(key);
+    if (v == nullptr) return std::nullopt;
+    if (!v->is_int64()) throw config_error{prefix + key + "' must be an integer" + at(key)};
+    const std::int64_t n = v->get_int64();
+    if (n < min || n > max) {
+      throw config_error{prefix + key + "' is " + std::to_string(n) + "; it must be from " + std::to_string(min) +
+                         " to " + std::to_string(max) + at(key)};
+    }
+    return n;
+  };
+  const json::value* plugin = src.keys.if_contains("plugin");
+  if (plugin == nullptr) {
+    throw config_error{"[sources." + name + "] needs 'plugin', the driver that connects (\"sqlite\" or \"odbc\")"};
+  }
+  if (!plugin->is_string() || plugin->get_string().empty()) {
+    throw config_error{prefix + "plugin' must be a driver name such as \"sqlite\"" + at("plugin")};
+  }
+  out.driver = std::string(plugin->get_string());
+  if (auto n = integer("pool_size", 1, 1024)) out.pool_size = static_cast<std::size_t>(*n);
+  if (auto n = integer("connect_timeout_ms", 1, 3'600'000)) out.connect_timeout = std::chrono::milliseconds(*n);
+  if (auto n = integer("query_timeout_ms", 1, 86'400'000)) out.query_timeout = std::chrono::milliseconds(*n);
+  if (auto n = integer("max_rows", 0, std::int64_t{1} << 53)) out.max_rows = static_cast<std::uint64_t>(*n);
+  if (auto n = integer("slow_query_ms", 0, 86'400'000)) out.slow_query = std::chrono::milliseconds(*n);
+  for (const auto& kv : src.keys) {
+    const std::string key(kv.key());
+    if (std::find(source_host_keys.begin(), source_host_keys.end(), key) != source_host_keys.end()) continue;
+    json::value value = kv.value();
+    // Values written env:NAME or file:/path are secret references: the
+    // driver gets what they point at; listings show them redacted.
+    if (value.is_string()) {
+      std::string_view text = value.get_string();
+      if (text.rfind("env:", 0) == 0 || text.rfind("file:", 0) == 0) {
+        std::string error;
+        auto secret = resolve_secret_reference(text, env, error);
+        if (!secret) throw config_error{prefix + key + "': " + error + at(key)};
+        value = *secret;
+        out.secret_keys.push_back(key);
+      }
+    }
+    out.settings[key] = std::move(value);
+  }
+  return out;
+}
+
+void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sources& sources) {
   toml::table root;
   try {
     root = toml::parse_file(file.string());
@@ -265,6 +372,25 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg) {
         }
         if (!error.empty()) throw config_error{"'server." + key + "' " + error + " (" + where(v) + ")"};
       }
+    } else if (section == "sources") {
+      for (const auto& [id, v] : *table) {
+        const std::string name(id.str());
+        const toml::table* t = v.as_table();
+        if (t == nullptr) throw config_error{"'sources." + name + "' must be a table ([sources." + name + "])"};
+        if (!valid_source_name(name)) {
+          throw config_error{"source name '" + name + "' (" + where(v) +
+                             ") must start with a letter and hold only letters, digits, '-' and '_'"};
+        }
+        raw_source& src = sources[name];
+        for (const auto& [k, node] : *t) {
+          const std::string key(k.str());
+          if (node.is_table() || node.is_array_of_tables()) {
+            throw config_error{"'sources." + name + "." + key + "' must be a value, not a table (" + where(node) + ")"};
+          }
+          src.keys[key] = toml_to_json(node);
+          src.origin[key] = where(node);
+        }
+      }
     } else if (section == "plugin") {
       for (const auto& [id, v] : *table) {
         const toml::table* t = v.as_table();
@@ -273,7 +399,7 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg) {
       }
     } else {
       throw config_error{"unknown section [" + section + "] (" + where(section_node) +
-                         "); known: [server], [plugins], [logging], [plugin.<id>]"};
+                         "); known: [server], [plugins], [logging], [sources.<name>], [plugin.<id>]"};
     }
   }
 }
@@ -283,6 +409,7 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg) {
 config_result load_config(const std::optional<std::filesystem::path>& file, const env_lookup& env) {
   config_result r;
   host_config cfg;
+  raw_sources sources;
   try {
     if (file) {
       std::error_code ec;
@@ -292,7 +419,7 @@ config_result load_config(const std::optional<std::filesystem::path>& file, cons
       }
       cfg.file = *file;
       try {
-        read_file_into(*file, cfg);
+        read_file_into(*file, cfg, sources);
       } catch (const config_error& e) {
         r.error = file->string() + ": " + e.message;
         return r;
@@ -323,6 +450,30 @@ config_result load_config(const std::optional<std::filesystem::path>& file, cons
     if (auto v = env("TRELLIS_LOGGING_LEVEL")) {
       check_log_level(*v, "TRELLIS_LOGGING_LEVEL");
       cfg.log_level = *v;
+    }
+    for (auto& [name, src] : sources) {
+      try {
+        apply_source_env(name, src, env);
+        cfg.sources.push_back(build_source(name, src, env));
+      } catch (const config_error& e) {
+        throw config_error{cfg.file.string() + ": " + e.message};
+      }
+      // A relative database path means: next to the configuration file
+      // (SQLite's ":memory:" names no file).
+      auto& settings = cfg.sources.back().settings;
+      if (auto* path = settings.if_contains("path"); path != nullptr && path->is_string()) {
+        std::filesystem::path db(std::string(path->get_string()));
+        if (db.is_relative() && db != ":memory:") *path = (cfg.file.parent_path() / db).string();
+      }
+    }
+    if (sources.empty()) {
+      // Nothing configured: the demo database, read-only (`trellis demo init` writes it).
+      source_config demo;
+      demo.name = "demo";
+      demo.driver = "sqlite";
+      demo.built_in = true;
+      demo.settings = {{"path", default_demo_database_path(env).string()}, {"read_only", true}};
+      cfg.sources.push_back(std::move(demo));
     }
   } catch (const config_error& e) {
     r.error = e.message;

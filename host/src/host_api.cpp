@@ -16,6 +16,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
+#include <trellis/sql.hpp>
 
 #include "trellis/host/plugin_host.hpp"
 #include "trellis/host/text.hpp"
@@ -356,6 +357,79 @@ trellis_status register_visualization(trellis_host host, const trellis_visualiza
     if (auto s = taken(host, contribution_kind::visualization, e.name, e.name); s != TRELLIS_OK) return s;
     std::string key = e.name;
     host->staging->visualizations.emplace(std::move(key), std::move(e));
+    return TRELLIS_OK;
+  });
+}
+
+bool valid_field_name(std::string_view s) {
+  if (s.empty() || s.size() > 64 || std::isdigit(static_cast<unsigned char>(s.front())) != 0) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; });
+}
+
+// Reads a strided array of field descriptors (parameters or result columns).
+trellis_status read_fields(trellis_host host, const trellis_field_desc* items, std::size_t count,
+                           const std::string& where, std::vector<field_spec>& out) {
+  if (count == 0) return TRELLIS_OK;
+  if (items == nullptr) return missing(host, "query", where);
+  const std::size_t stride = items->struct_size;
+  if (stride < offsetof(trellis_field_desc, optional) + sizeof(int32_t)) {
+    return fail(TRELLIS_INVALID_ARGUMENT, where + "[0].struct_size is too small");
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto* item = reinterpret_cast<const trellis_field_desc*>(  // NOLINT: stride by struct_size, as documented
+        reinterpret_cast<const char*>(items) + i * stride);
+    trellis_field_desc f = read_desc(item);
+    field_spec spec{std::string(view(f.name)), f.type, f.optional != 0, std::string(view(f.description))};
+    const std::string at = where + "[" + std::to_string(i) + "]";
+    if (!valid_field_name(spec.name)) {
+      return fail(TRELLIS_INVALID_ARGUMENT, at + ": name '" + spec.name + "' must be letters, digits and '_'");
+    }
+    if (spec.type < TRELLIS_VALUE_INT64 || spec.type > TRELLIS_VALUE_BLOB) {
+      return fail(TRELLIS_INVALID_ARGUMENT, at + " '" + spec.name + "': type " + std::to_string(spec.type) +
+                                                " is not INT64, DOUBLE, TEXT or BLOB");
+    }
+    if (std::any_of(out.begin(), out.end(), [&](const field_spec& o) { return o.name == spec.name; })) {
+      return fail(TRELLIS_INVALID_ARGUMENT, at + ": '" + spec.name + "' declared twice");
+    }
+    out.push_back(std::move(spec));
+  }
+  return TRELLIS_OK;
+}
+
+trellis_status register_query(trellis_host host, const trellis_query_desc* raw) {
+  if (auto s = staging_check(host, raw, "query"); s != TRELLIS_OK) return s;
+  return guarded([&] {
+    trellis_query_desc d = read_desc(raw);
+    if (view(d.name).empty()) return missing(host, "query", "name");
+    if (view(d.source).empty()) return missing(host, "query", "source");
+    if (view(d.sql).empty()) return missing(host, "query", "sql");
+    query_entry e;
+    e.plugin_id = host->plugin_id;
+    e.name = std::string(view(d.name));
+    if (!valid_name(e.name)) return fail(TRELLIS_INVALID_ARGUMENT, "query name '" + e.name + "' is not valid");
+    const std::string where = "query '" + e.name + "'";
+    e.summary = std::string(view(d.summary));
+    e.source = std::string(view(d.source));
+    e.sql = std::string(view(d.sql));
+    e.permission = std::string(view(d.permission));
+    if (auto s = read_fields(host, d.params, d.param_count, where + " params", e.params); s != TRELLIS_OK) return s;
+    if (auto s = read_fields(host, d.columns, d.column_count, where + " columns", e.columns); s != TRELLIS_OK) return s;
+    // Every :name must be declared and every declaration used, or the query
+    // would fail on its first run instead of at load.
+    const std::vector<std::string> used = sql::parameter_names(e.sql);
+    for (const auto& name : used) {
+      if (std::none_of(e.params.begin(), e.params.end(), [&](const field_spec& p) { return p.name == name; })) {
+        return fail(TRELLIS_INVALID_ARGUMENT, where + ": its SQL uses :" + name + ", which is not declared");
+      }
+    }
+    for (const auto& p : e.params) {
+      if (std::find(used.begin(), used.end(), p.name) == used.end()) {
+        return fail(TRELLIS_INVALID_ARGUMENT, where + ": parameter '" + p.name + "' is declared but its SQL does not use :" + p.name);
+      }
+    }
+    std::string key = e.key();
+    if (staged(host->staging->queries, key)) return fail(TRELLIS_ERROR, where + " is registered twice");
+    host->staging->queries.emplace(std::move(key), std::move(e));
     return TRELLIS_OK;
   });
 }
@@ -716,6 +790,91 @@ trellis_status response_stream(trellis_response res,
   });
 }
 
+// -- 1.3: queries -------------------------------------------------------------------
+
+thread_local std::string last_sqlstate_text;
+
+trellis_status query_failed(const call_status& st) {
+  try {
+    last_sqlstate_text = st.sqlstate;
+  } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory; the status still says it failed
+  }
+  return fail(st.status, st.message);
+}
+
+trellis_status read_params(const trellis_param* params, size_t count, param_list& out) {
+  if (count > 0 && params == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "params is NULL but param_count is not 0");
+  for (size_t i = 0; i < count; ++i) {
+    const trellis_param& p = params[i];
+    std::string name(view(p.name));
+    if (!name.empty() && name.front() == ':') name.erase(0, 1);
+    if (name.empty()) return fail(TRELLIS_INVALID_ARGUMENT, "params[" + std::to_string(i) + "] has no name");
+    switch (p.value.type) {
+      case TRELLIS_VALUE_NULL: out.emplace_back(std::move(name), param_value::null()); break;
+      case TRELLIS_VALUE_INT64: out.emplace_back(std::move(name), param_value::integer(p.value.as.i64)); break;
+      case TRELLIS_VALUE_DOUBLE: out.emplace_back(std::move(name), param_value::real(p.value.as.f64)); break;
+      case TRELLIS_VALUE_TEXT: out.emplace_back(std::move(name), param_value::text(std::string(view(p.value.as.bytes)))); break;
+      case TRELLIS_VALUE_BLOB: out.emplace_back(std::move(name), param_value::blob(std::string(view(p.value.as.bytes)))); break;
+      default:
+        return fail(TRELLIS_INVALID_ARGUMENT, "parameter '" + name + "' has unknown value type " + std::to_string(p.value.type));
+    }
+  }
+  return TRELLIS_OK;
+}
+
+// Runs `body` with the host's data sources, holding them until it returns so
+// shutdown cannot close them underneath; the plugin's handler gets the rows.
+template <class Body>
+trellis_status with_sources(trellis_host host, const trellis_result_handler* raw_handler, Body&& body) {
+  last_sqlstate_text.clear();
+  trellis_result_handler handler{};
+  if (raw_handler != nullptr) handler = read_desc(raw_handler);
+  row_sink_callbacks sink;
+  if (handler.columns != nullptr) {
+    sink.columns = [&](const trellis_column* c, std::size_t n) { return handler.columns(handler.user_data, c, n); };
+  }
+  if (handler.rows != nullptr) {
+    sink.rows = [&](const trellis_value* v, std::size_t n) { return handler.rows(handler.user_data, v, n); };
+  }
+  if (!host->services) return fail(TRELLIS_ERROR, "no data sources are available");
+  std::shared_lock lock(host->services->mutex);
+  if (host->services->sources == nullptr) {
+    return fail(TRELLIS_ERROR, "no data sources are available (the host is starting or shutting down)");
+  }
+  call_status st = body(*host->services->sources, sink);
+  return st.ok() ? TRELLIS_OK : query_failed(st);
+}
+
+trellis_status query(trellis_host host, trellis_str source, trellis_str sql, const trellis_param* params,
+                     size_t param_count, const trellis_result_handler* handler) {
+  if (host == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  return guarded([&] {
+    param_list list;
+    if (auto s = read_params(params, param_count, list); s != TRELLIS_OK) return s;
+    return with_sources(host, handler, [&](data_sources& sources, row_sink_callbacks& sink) {
+      return sources.run(view(source), view(sql), list, sink);
+    });
+  });
+}
+
+trellis_status named_query(trellis_host host, trellis_str name, const trellis_param* params, size_t param_count,
+                           const trellis_result_handler* handler) {
+  if (host == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  return guarded([&] {
+    std::string key(view(name));
+    if (key.find('/') == std::string::npos) key = host->plugin_id + "/" + key;
+    const query_entry* q = host->registry->find_query(key);
+    if (q == nullptr) return fail(TRELLIS_NOT_FOUND, "no named query '" + key + "'");
+    param_list list;
+    if (auto s = read_params(params, param_count, list); s != TRELLIS_OK) return s;
+    return with_sources(host, handler, [&](data_sources& sources, row_sink_callbacks& sink) {
+      return sources.run(*q, list, sink);
+    });
+  });
+}
+
+trellis_str last_sqlstate(trellis_host) { return str(last_sqlstate_text); }
+
 trellis_host_api make_api() {
   trellis_host_api api{};
   api.struct_size = sizeof api;
@@ -756,6 +915,10 @@ trellis_host_api make_api() {
   api.register_asset = &register_asset;
   api.plugins_json = &plugins_json;
   api.response_stream = &response_stream;
+  api.register_query = &register_query;
+  api.query = &query;
+  api.named_query = &named_query;
+  api.last_sqlstate = &last_sqlstate;
   return api;
 }
 

@@ -421,6 +421,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   // buffer sequence (fields, body, prefix and suffix views) for every write;
   // that walk cost more than the rest of the request together.
   void write(http_request request, http_response response, bool keep_alive) {
+    if (response.deferred) return defer(std::move(request), std::move(response.deferred), keep_alive);
     if (response.stream) return write_stream(std::move(request), std::move(response), keep_alive);
     keep_alive = keep_alive && !srv_->stopping && !close_after_;
     const auto status = static_cast<unsigned>(response.status);
@@ -461,6 +462,45 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     });
   }
 
+  // Hands the completion to whoever does the work; its response is written
+  // on this session's executor. Dropped uncalled, it answers 500.
+  struct pending_response {
+    std::shared_ptr<http_session> self;
+    http_request request;
+    bool keep_alive;
+    std::atomic<bool> done{false};
+    void complete(http_response response) {
+      if (done.exchange(true)) return;
+      net::post(self->stream_.get_executor(), [self = self, request = std::move(request), keep_alive = keep_alive,
+                                               response = std::move(response)]() mutable {
+        self->write(std::move(request), std::move(response), keep_alive);
+      });
+    }
+    pending_response(std::shared_ptr<http_session> s, http_request r, bool k)
+        : self(std::move(s)), request(std::move(r)), keep_alive(k) {}
+    pending_response(const pending_response&) = delete;
+    pending_response& operator=(const pending_response&) = delete;
+    ~pending_response() {
+      if (done) return;
+      self->srv_->log->error("request {}: a deferred response was never completed", request.request_id);
+      http_response r;
+      r.status = 500;
+      r.set("Content-Type", "text/plain; charset=utf-8");
+      r.body = "Internal Server Error (request " + request.request_id + ")\n";
+      complete(std::move(r));
+    }
+  };
+
+  void defer(http_request request, std::function<void(response_completion)> work, bool keep_alive) {
+    auto pending = std::make_shared<pending_response>(shared_from_this(), std::move(request), keep_alive);
+    const std::string id = pending->request.request_id;
+    try {
+      work([pending](http_response r) { pending->complete(std::move(r)); });
+    } catch (const std::exception& e) {
+      srv_->log->error("request {}: deferring the response failed: {}", id, e.what());
+    }
+  }
+
   void append_number(std::size_t n) {
     char digits[24];
     auto [end, ec] = std::to_chars(std::begin(digits), std::end(digits), n);
@@ -483,20 +523,27 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     stream_.expires_after(srv_->opt.body_timeout);
     http::async_write_header(
         stream_, *sr,
-        [self = shared_from_this(), head, sr, source = std::move(response.stream), keep_alive, head_only,
+        [self = shared_from_this(), head, sr, source = std::move(response.stream), wait = std::move(response.wait),
+         keep_alive, head_only,
          id = std::move(request.request_id)](boost::system::error_code ec, std::size_t) mutable {
           if (ec) return self->close();
           if (head_only) return self->finish_exchange(keep_alive);
-          self->send_chunk(std::make_shared<body_source>(std::move(source)), keep_alive, std::move(id));
+          self->send_chunk(std::make_shared<streamed_body>(std::move(source), std::move(wait)), keep_alive, std::move(id));
         });
   }
 
-  void send_chunk(std::shared_ptr<body_source> source, bool keep_alive, std::string id) {
+  struct streamed_body {
+    body_source source;
+    body_waiter wait;
+    streamed_body(body_source s, body_waiter w) : source(std::move(s)), wait(std::move(w)) {}
+  };
+
+  void send_chunk(std::shared_ptr<streamed_body> source, bool keep_alive, std::string id) {
     auto chunk = std::make_shared<std::string>();
     bool done = false;
     bool ok = false;
     try {
-      ok = (*source)(*chunk, done);
+      ok = source->source(*chunk, done);
     } catch (const std::exception& e) {
       srv_->log->error("request {}: body producer failed: {}", id, e.what());
     }
@@ -504,6 +551,15 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     stream_.expires_after(srv_->opt.body_timeout);
     if (chunk->empty()) {
       if (done) return send_last_chunk(keep_alive);
+      if (source->wait) {
+        // Nothing yet: the source says when there is more.
+        auto resume = [self = shared_from_this(), source, keep_alive, id]() mutable {
+          net::post(self->stream_.get_executor(), [self, source = std::move(source), keep_alive, id = std::move(id)]() mutable {
+            self->send_chunk(std::move(source), keep_alive, std::move(id));
+          });
+        };
+        return source->wait(std::move(resume));
+      }
       // Nothing yet: give other connections a turn before asking again.
       return net::post(stream_.get_executor(), [self = shared_from_this(), source, keep_alive, id]() mutable {
         self->send_chunk(std::move(source), keep_alive, std::move(id));

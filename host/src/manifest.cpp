@@ -20,6 +20,7 @@ std::string_view to_string(contribution_kind kind) {
     case contribution_kind::page: return "page";
     case contribution_kind::data_source: return "data_source";
     case contribution_kind::visualization: return "visualization";
+    case contribution_kind::query: return "query";
   }
   return "unknown";
 }
@@ -152,12 +153,13 @@ manifest parse_object(const json::object& root) {
   }
 
   if (const json::object* contrib = optional_object(root, "contributions")) {
-    reject_unknown(*contrib, {"commands", "pages", "data_sources", "visualizations"}, "contributions");
+    reject_unknown(*contrib, {"commands", "pages", "data_sources", "visualizations", "queries"}, "contributions");
     const std::pair<std::string_view, contribution_kind> kinds[] = {
         {"commands", contribution_kind::command},
         {"pages", contribution_kind::page},
         {"data_sources", contribution_kind::data_source},
-        {"visualizations", contribution_kind::visualization}};
+        {"visualizations", contribution_kind::visualization},
+        {"queries", contribution_kind::query}};
     for (auto [key, kind] : kinds) {
       if (const json::value* v = contrib->if_contains(key)) {
         m.contributions[kind] = string_list(*v, "contributions." + std::string(key));

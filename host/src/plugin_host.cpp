@@ -61,7 +61,8 @@ std::string_view to_string(reject_reason reason) {
 }
 
 const std::set<std::string, std::less<>>& reserved_command_names() {
-  static const std::set<std::string, std::less<>> names = {"serve", "plugins", "help", "version"};
+  static const std::set<std::string, std::less<>> names = {"serve", "plugins", "help", "version", "query", "sources",
+                                                           "demo"};
   return names;
 }
 
@@ -167,7 +168,8 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
 std::string compare_contributions(const manifest& m, const contribution_set& registered) {
   auto actual = registered.declared_names();
   const contribution_kind kinds[] = {contribution_kind::command, contribution_kind::page,
-                                     contribution_kind::data_source, contribution_kind::visualization};
+                                     contribution_kind::data_source, contribution_kind::visualization,
+                                     contribution_kind::query};
   for (contribution_kind kind : kinds) {
     std::vector<std::string> declared;
     if (auto it = m.contributions.find(kind); it != m.contributions.end()) declared = it->second;
@@ -371,6 +373,12 @@ void plugin_host::load(const std::vector<fs::path>& files) {
   }
 
   post_load_all();
+  // After post_load: a plugin withdrawn there takes its drivers with it.
+  sources_ = std::make_unique<data_sources>(registry_, config_.sources, logger_);
+  {
+    std::unique_lock lock(services_->mutex);
+    services_->sources = sources_.get();
+  }
   for (const auto& [id, table] : config_.plugin_tables) {
     if (known.find(id) == known.end()) {
       logger_->warn("{}: [plugin.{}] matches no plugin that was found; is the id spelled right?",
@@ -525,6 +533,12 @@ void plugin_host::unload_plugin(loaded_plugin& plugin) {
 }
 
 void plugin_host::shutdown() {
+  {
+    // Waits for queries plugins are running; later ones fail cleanly.
+    std::unique_lock lock(services_->mutex);
+    services_->sources = nullptr;
+  }
+  sources_.reset();  // disconnects while the drivers are still loaded
   for (auto it = loaded_.rbegin(); it != loaded_.rend(); ++it) {
     if ((*it)->running) {
       logger_->debug("plugin shutting down: {}", (*it)->id);

@@ -22,6 +22,7 @@ void erase_if_release(Map& map, Pred pred, void (*release)(typename Map::mapped_
 
 void release_command(command_entry& e) { destroy(e.cb); }
 void release_asset(asset_entry&) {}
+void release_query(query_entry&) {}
 void release_page(page_entry& e) { destroy(e.cb); }
 void release_viz(visualization_entry& e) { destroy(e.cb); }
 void release_source(data_source_entry& e) {
@@ -49,6 +50,7 @@ std::map<contribution_kind, std::vector<std::string>> contribution_set::declared
   for (const auto& [key, e] : pages) out[contribution_kind::page].push_back(e.method + " " + e.path);
   for (const auto& [name, e] : data_sources) out[contribution_kind::data_source].push_back(name);
   for (const auto& [name, e] : visualizations) out[contribution_kind::visualization].push_back(name);
+  for (const auto& [key, e] : queries) out[contribution_kind::query].push_back(e.name);
   return out;
 }
 
@@ -59,10 +61,12 @@ void contribution_set::release() {
   erase_if_release(data_sources, all, &release_source);
   erase_if_release(visualizations, all, &release_viz);
   erase_if_release(assets, all, &release_asset);
+  erase_if_release(queries, all, &release_query);
 }
 
 bool contribution_set::empty() const {
-  return commands.empty() && pages.empty() && data_sources.empty() && visualizations.empty() && assets.empty();
+  return commands.empty() && pages.empty() && data_sources.empty() && visualizations.empty() && assets.empty() &&
+         queries.empty();
 }
 
 registry::~registry() { all_.release(); }
@@ -76,6 +80,7 @@ const page_entry* registry::find_page(std::string_view method, std::string_view 
 const data_source_entry* registry::find_data_source(std::string_view name) const {
   return find_in(all_.data_sources, name);
 }
+const query_entry* registry::find_query(std::string_view key) const { return find_in(all_.queries, key); }
 const visualization_entry* registry::find_visualization(std::string_view name) const {
   return find_in(all_.visualizations, name);
 }
@@ -98,6 +103,9 @@ std::optional<std::string> registry::owner(contribution_kind kind, std::string_v
     case contribution_kind::visualization:
       if (auto* e = find_in(all_.visualizations, key)) id = &e->plugin_id;
       break;
+    case contribution_kind::query:
+      if (auto* e = find_in(all_.queries, key)) id = &e->plugin_id;
+      break;
   }
   if (id == nullptr) return std::nullopt;
   return *id;
@@ -109,6 +117,7 @@ void registry::commit(contribution_set&& staged) {
   all_.data_sources.merge(staged.data_sources);
   all_.visualizations.merge(staged.visualizations);
   all_.assets.merge(staged.assets);
+  all_.queries.merge(staged.queries);
   // Keys were checked when staged, so nothing is left behind; if something
   // were, release it rather than leak the plugin's user_data.
   staged.release();
@@ -121,6 +130,7 @@ void registry::release_plugin(std::string_view plugin_id) {
   erase_if_release(all_.data_sources, mine, &release_source);
   erase_if_release(all_.visualizations, mine, &release_viz);
   erase_if_release(all_.assets, mine, &release_asset);
+  erase_if_release(all_.queries, mine, &release_query);
 }
 
 }  // namespace trellis::host

@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "trellis/host/calls.hpp"
+#include "trellis/host/data_api.hpp"
 #include "trellis/host/plugin_host.hpp"
 #include "trellis/host/router.hpp"
 #include "trellis/host/text.hpp"
@@ -107,6 +108,14 @@ std::string human_duration(std::chrono::seconds s) {
   return out + std::to_string(sec) + "s";
 }
 
+// Threads for queries over HTTP: one per pooled connection, so a query never
+// waits for a thread while a connection is free; at least two, at most 64.
+unsigned query_workers(const plugin_host& host) {
+  std::size_t connections = 0;
+  for (const auto& s : host.config().sources) connections += s.pool_size;
+  return static_cast<unsigned>(std::clamp<std::size_t>(connections, 2, 64));
+}
+
 }  // namespace
 
 struct web_app::impl {
@@ -117,11 +126,13 @@ struct web_app::impl {
   std::vector<menu_item> menu;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   const server_stats* stats = nullptr;
+  std::unique_ptr<data_api> data;
 
   mutable std::mutex mu;
   std::unordered_map<std::string, std::vector<std::weak_ptr<ws_connection>>> subscribers;
 
-  impl(const plugin_host& p, web_options o) : plugins(p), options(std::move(o)) {
+  impl(const plugin_host& p, web_options o)
+      : plugins(p), options(std::move(o)), data(std::make_unique<data_api>(p, query_workers(p))) {
     for (const auto& [key, page] : plugins.contributions().all().pages) {
       if (page.method == "EVENT") {
         events.emplace(page.plugin_id + page.path, &page);  // "plugin-id/name"
@@ -326,6 +337,7 @@ struct web_app::impl {
       res.body = json::serialize(plugins.to_json()) + "\n";
       return;
     }
+    if (path.rfind("/api/v1/", 0) == 0 && data->handle(req, res)) return;
     if (path.rfind("/static/", 0) == 0 && get) return host_asset(req, res, std::string_view(path).substr(8));
     if (get && plugin_asset(req, res)) return;
     for (std::string_view host_path : {"/healthz", "/readyz", "/api/v1/plugins"}) {

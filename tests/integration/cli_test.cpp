@@ -686,4 +686,105 @@ TEST(Cli, ServeShutsDownCleanlyOnSigterm) { expect_serve_stops_cleanly_on(SIGTER
 // SIGINT (Ctrl+C) stops `trellis serve` cleanly: exit 0, every plugin shut down.
 TEST(Cli, ServeShutsDownCleanlyOnSigint) { expect_serve_stops_cleanly_on(SIGINT, "SIGINT"); }
 
+// -- demo init -----------------------------------------------------------------------------
+
+// The one summary line `demo init` prints for `path`, with the counts it wrote.
+const char* const demo_summary_pattern =
+    ": 12 categories, 500 products, 5000 customers, [0-9]+ orders, [0-9]+ order lines\n$";
+
+// `demo init --path X` writes the database and prints one summary line; a
+// second run refuses to replace it (exit 1, naming it and --force); --force does.
+TEST(Cli, DemoInitCreatesDatabaseAndRefusesToOverwrite) {
+  temp_dir tmp;
+  const fs::path db = tmp.path() / "sub" / "demo.db";
+  run_result r = trellis({"--no-default-plugins", "demo", "init", "--path", db.string()});
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, ::testing::MatchesRegex("Created demo database " + regex_quote(db.string()) +
+                                             demo_summary_pattern));
+  EXPECT_EQ(r.err, "");
+  ASSERT_TRUE(fs::is_regular_file(db));
+  std::ifstream in(db, std::ios::binary);
+  std::string header(16, '\0');
+  in.read(header.data(), 16);
+  EXPECT_EQ(header, std::string("SQLite format 3\0", 16));
+  const auto size = fs::file_size(db);
+
+  run_result again = trellis({"--no-default-plugins", "demo", "init", "--path", db.string()});
+  EXPECT_EQ(again.exit_code, 1) << again;
+  EXPECT_THAT(again.err, HasSubstr(db.string() + " already exists"));
+  EXPECT_THAT(again.err, HasSubstr("--force"));
+  EXPECT_EQ(again.out, "");
+  EXPECT_EQ(fs::file_size(db), size);
+
+  run_result forced = trellis({"--no-default-plugins", "demo", "init", "--path", db.string(),
+                               "--force", "--seed", "12345"});
+  EXPECT_EQ(forced.exit_code, 0) << forced;
+  EXPECT_THAT(forced.out, HasSubstr("Created demo database " + db.string() + ": "));
+  // Only the database is left: no temporary file beside it.
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(db.parent_path()))
+    names.push_back(e.path().filename().string());
+  EXPECT_THAT(names, ::testing::ElementsAre("demo.db"));
+}
+
+// Without --path the database goes to $TRELLIS_DATA_DIR/demo.db.
+TEST(Cli, DemoInitUsesDataDirectoryFromEnvironment) {
+  temp_dir tmp;
+  const fs::path data = tmp.path() / "data";
+  run_result r =
+      trellis({"--no-default-plugins", "demo", "init"}, {{"TRELLIS_DATA_DIR", data.string()}});
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("Created demo database " + (data / "demo.db").string() + ": "));
+  EXPECT_TRUE(fs::is_regular_file(data / "demo.db"));
+}
+
+// A --seed that is not a whole number is a usage error naming the value;
+// nothing is written.
+TEST(Cli, DemoInitRejectsBadSeed) {
+  temp_dir tmp;
+  const fs::path db = tmp.path() / "demo.db";
+  for (const char* seed : {"abc", "-1", "0x10", "18446744073709551616"}) {
+    SCOPED_TRACE(seed);
+    run_result r =
+        trellis({"--no-default-plugins", "demo", "init", "--path", db.string(), "--seed", seed});
+    EXPECT_EQ(r.exit_code, 2) << r;
+    EXPECT_THAT(r.err, HasSubstr("--seed"));
+    EXPECT_THAT(r.err, HasSubstr(std::string("'") + seed + "' is not a whole number"));
+    EXPECT_EQ(r.out, "");
+  }
+  EXPECT_FALSE(fs::exists(db));
+}
+
+// `trellis demo --help`, `trellis help demo` and `trellis demo init --help`
+// describe the command; `demo` alone is a usage error.
+TEST(Cli, DemoHasHelp) {
+  run_result help = trellis({"--no-default-plugins", "demo", "--help"});
+  EXPECT_EQ(help.exit_code, 0) << help;
+  EXPECT_THAT(help.out, HasSubstr("Usage: trellis demo"));
+  EXPECT_THAT(help.out, HasSubstr("init"));
+  run_result help_word = trellis({"--no-default-plugins", "help", "demo"});
+  EXPECT_EQ(help_word.exit_code, 0) << help_word;
+  EXPECT_EQ(help_word.out, help.out);
+  run_result init_help = trellis({"--no-default-plugins", "demo", "init", "--help"});
+  EXPECT_EQ(init_help.exit_code, 0) << init_help;
+  EXPECT_THAT(init_help.out, HasSubstr("Usage: trellis demo init"));
+  EXPECT_THAT(init_help.out, HasSubstr("--path"));
+  EXPECT_THAT(init_help.out, HasSubstr("--force"));
+  EXPECT_THAT(init_help.out, HasSubstr("--seed"));
+  run_result top = trellis({"--no-default-plugins", "--help"});
+  EXPECT_THAT(top.out, ::testing::ContainsRegex("\n  demo +Create the demo database"));
+  run_result bare = trellis({"--no-default-plugins", "demo"});
+  EXPECT_EQ(bare.exit_code, 2) << bare;
+  EXPECT_EQ(bare.out, "");
+}
+
+// `demo init` runs no plugin code.
+TEST(Cli, DemoInitDoesNotLoadPlugins) {
+  temp_dir tmp;
+  run_result r = trellis(with_plugins(
+      {"side_effects"}, {"demo", "init", "--path", (tmp.path() / "demo.db").string()}));
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out + r.err, Not(HasSubstr("SIDE EFFECT")));
+}
+
 }  // namespace

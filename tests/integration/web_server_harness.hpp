@@ -21,6 +21,13 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
 #include "trellis/host/http_server.hpp"
 #include "trellis/host/plugin_host.hpp"
 #include "trellis/host/web_app.hpp"
@@ -30,6 +37,12 @@ namespace trellis_test {
 namespace fs = std::filesystem;
 namespace th = trellis::host;
 using namespace std::chrono_literals;
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
 
 // A safety net against hangs; never a statement about speed.
 constexpr std::chrono::seconds guard{30};
@@ -44,6 +57,111 @@ inline bool eventually(const std::function<bool()>& done) {
     std::this_thread::sleep_for(10ms);
   }
   return true;
+}
+
+using response = http::response<http::string_body>;
+using field_list = std::vector<std::pair<std::string, std::string>>;
+
+// One client connection. Every operation runs on the client's own
+// io_context and fails with beast::error::timeout after the guard.
+class client {
+ public:
+  explicit client(unsigned short port) {
+    error_code ec = run([&](auto handler) {
+      stream_.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port),
+                            [handler](error_code e) mutable { handler(e, 0); });
+    });
+    if (ec) throw std::runtime_error("connect to 127.0.0.1:" + std::to_string(port) + ": " + ec.message());
+  }
+
+  /// Sends bytes as they are.
+  void send_raw(std::string_view bytes) {
+    error_code ec = run([&](auto handler) { net::async_write(stream_, net::buffer(bytes), handler); });
+    if (ec) throw std::runtime_error("write: " + ec.message());
+  }
+  /// Sends bytes, tolerating a server that closed the connection meanwhile.
+  error_code try_send_raw(std::string_view bytes) {
+    return run([&](auto handler) { net::async_write(stream_, net::buffer(bytes), handler); });
+  }
+
+  void send(http::request<http::string_body> req) {
+    error_code ec = run([&](auto handler) { http::async_write(stream_, req, handler); });
+    if (ec) throw std::runtime_error("write: " + ec.message());
+  }
+
+  /// Reads one response; `head` for the answer to a HEAD request (no body follows).
+  response read(bool head = false) {
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(boost::none);
+    parser.skip(head);
+    error_code ec = run([&](auto handler) { http::async_read(stream_, buffer_, parser, handler); });
+    if (ec) throw std::runtime_error("read: " + ec.message());
+    return parser.release();
+  }
+
+  /// Reads an interim response (100 Continue): 1xx responses have no body.
+  unsigned read_interim() {
+    http::response_parser<http::empty_body> parser;
+    error_code ec = run([&](auto handler) { http::async_read(stream_, buffer_, parser, handler); });
+    if (ec) throw std::runtime_error("read interim: " + ec.message());
+    return parser.get().result_int();
+  }
+
+  /// Reads until the server closes the connection: what arrived and how it ended.
+  std::pair<std::string, error_code> read_until_closed() {
+    std::string data = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    char chunk[4096];
+    for (;;) {
+      std::size_t got = 0;
+      error_code ec = run([&](auto handler) {
+        stream_.async_read_some(net::buffer(chunk), [&got, handler](error_code e, std::size_t n) mutable {
+          got = n;
+          handler(e, n);
+        });
+      });
+      data.append(chunk, got);
+      if (ec) return {data, ec};
+    }
+  }
+
+  response request(http::verb method, std::string_view target, const field_list& fields = {},
+                   std::string body = {}) {
+    http::request<http::string_body> req{method, target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    for (const auto& [name, value] : fields) req.set(name, value);
+    if (!body.empty() || method == http::verb::post || method == http::verb::put) {
+      req.body() = std::move(body);
+      req.prepare_payload();
+    }
+    send(std::move(req));
+    return read(method == http::verb::head);
+  }
+
+ private:
+  template <class Start>
+  error_code run(Start&& start) {
+    error_code result = net::error::would_block;
+    stream_.expires_after(guard);
+    std::forward<Start>(start)([&result](error_code ec, std::size_t) { result = ec; });
+    ioc_.restart();
+    ioc_.run();
+    return result;
+  }
+
+  net::io_context ioc_;
+  beast::tcp_stream stream_{ioc_};
+  beast::flat_buffer buffer_;
+};
+
+// One request on a fresh connection.
+inline response fetch(unsigned short port, http::verb method, std::string_view target, const field_list& fields = {},
+               std::string body = {}) {
+  client c(port);
+  return c.request(method, target, fields, std::move(body));
+}
+inline response get(unsigned short port, std::string_view target, const field_list& fields = {}) {
+  return fetch(port, http::verb::get, target, fields);
 }
 
 // Every log line of the host and its plugins, as "L|logger|message"; safe to
@@ -67,22 +185,29 @@ class capture_sink : public spdlog::sinks::base_sink<std::mutex> {
   std::string text_;
 };
 
+// What a web_server loads: the configuration and the plugin files.
+struct host_setup {
+  th::host_config config;
+  std::vector<fs::path> plugins;
+};
+
 // The web application as `trellis serve` assembles it, in this process: the
 // plugins found in `dirs` (default: the web fixture), web_app, and an
 // http_server on 127.0.0.1 with a free port, run on its own thread.
 class web_server {
  public:
   explicit web_server(const std::function<void(th::server_options&)>& tune = {},
-                      const std::vector<std::string>& dirs = {"web"}) {
+                      const std::vector<std::string>& dirs = {"web"})
+      : web_server(host_setup{{}, fixture_files(dirs)}, tune) {}
+
+  /// The plugin files given, with `config` (its [sources] and [plugin.*] tables).
+  explicit web_server(host_setup setup, const std::function<void(th::server_options&)>& tune = {}) {
     logger_ = std::make_shared<spdlog::logger>("trellis", sink_);
     logger_->set_pattern("%L|%n|%v");
     logger_->set_level(spdlog::level::trace);
-    std::vector<fs::path> paths;
-    for (const auto& d : dirs) paths.push_back(fixture_dir(d));
     host_ = std::make_unique<th::plugin_host>(
-        th::host_config{}, [](std::string_view) -> std::optional<std::string> { return std::nullopt; },
-        logger_);
-    host_->load(th::discover_plugins(paths));
+        std::move(setup.config), [](std::string_view) -> std::optional<std::string> { return std::nullopt; }, logger_);
+    host_->load(setup.plugins);
     app_ = std::make_unique<th::web_app>(*host_, th::web_options{});
     th::server_options options;
     options.address = "127.0.0.1";
@@ -113,6 +238,7 @@ class web_server {
   }
 
   unsigned short port() const { return port_; }
+  th::plugin_host& host() { return *host_; }
   const th::server_stats& stats() const { return server_->stats(); }
   th::web_app& app() { return *app_; }
   std::string log() const { return sink_->text(); }
@@ -141,6 +267,11 @@ class web_server {
   }
 
  private:
+  static std::vector<fs::path> fixture_files(const std::vector<std::string>& dirs) {
+    std::vector<fs::path> paths;
+    for (const auto& d : dirs) paths.push_back(fixture_dir(d));
+    return th::discover_plugins(paths);
+  }
   std::shared_ptr<capture_sink> sink_ = std::make_shared<capture_sink>();
   std::shared_ptr<spdlog::logger> logger_;
   std::unique_ptr<th::plugin_host> host_;

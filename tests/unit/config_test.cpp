@@ -217,7 +217,7 @@ TEST_F(Config, RejectsUnknownSection) {
   std::string error = load_error("[plugins]\n\n[frobnicate]\nport = 1\n");
   EXPECT_CONTAINS(error, "unknown section [frobnicate]");
   EXPECT_CONTAINS(error, "line 3");
-  EXPECT_CONTAINS(error, "[plugins], [logging], [plugin.<id>]");
+  EXPECT_CONTAINS(error, "[plugins], [logging], [sources.<name>], [plugin.<id>]");
   EXPECT_CONTAINS(load_error("[plugins.extra]\n"), "unknown key 'plugins.extra'");
 }
 

@@ -45,6 +45,8 @@
  *     `execute` runs on the same connection.
  *   - The host API may be called from any thread, except register_* which is
  *     only valid during init.
+ *   - query and named_query (since 1.3) block until the query has finished;
+ *     the result handler runs on the calling thread.
  */
 #ifndef TRELLIS_ABI_H
 #define TRELLIS_ABI_H
@@ -57,7 +59,7 @@ extern "C" {
 #endif
 
 #define TRELLIS_ABI_MAJOR 1
-#define TRELLIS_ABI_MINOR 2
+#define TRELLIS_ABI_MINOR 3
 
 /* The one symbol a plugin exports. */
 #define TRELLIS_ENTRY_SYMBOL "trellis_plugin_entry"
@@ -281,6 +283,53 @@ typedef struct trellis_visualization_desc {
                            trellis_render_out out, trellis_error err);
 } trellis_visualization_desc;
 
+/* -- Named query (since 1.3): a repository function. SQL with typed named
+ * parameters and typed result columns, run by the host on a configured
+ * source. Callers address it as "<plugin-id>/<name>". ---------------------- */
+
+/* A typed parameter or result column of a named query. Arrays of these are
+ * strided by the first element's struct_size. */
+typedef struct trellis_field_desc {
+  size_t struct_size;
+  trellis_str name;        /* required: letters, digits and '_' */
+  trellis_value_type type; /* INT64, DOUBLE, TEXT or BLOB */
+  int32_t optional;        /* parameter: may be missing (bound as NULL); column: may be NULL */
+  trellis_str description;
+} trellis_field_desc;
+
+typedef struct trellis_query_desc {
+  size_t struct_size;
+  trellis_str name;       /* required: letters, digits, '-' and '_' */
+  trellis_str summary;
+  trellis_str source;     /* required: the name of a configured source ([sources.NAME]) */
+  trellis_str sql;        /* required: parameters written :name */
+  trellis_str permission; /* "plugin-id.resource:action"; empty = public */
+  const trellis_field_desc* params; /* every :name of sql, once; may be NULL when param_count is 0 */
+  size_t param_count;
+  /* The result columns, in order. The host checks what the driver reports
+   * against them (names, and the type of every non-NULL value) and fails the
+   * query naming the column and row that do not match. */
+  const trellis_field_desc* columns;
+  size_t column_count;
+} trellis_query_desc;
+
+/* A value bound to the parameter :name. Fixed layout; it never grows. */
+typedef struct trellis_param {
+  trellis_str name; /* without the leading ':' */
+  trellis_value value;
+} trellis_param;
+
+/* Receives a query's result in the plugin: columns once, then rows in
+ * batches (row-major, row_count * column_count values). Values are valid
+ * until the callback returns. Returning non-OK stops the query; the query
+ * call then returns that status. */
+typedef struct trellis_result_handler {
+  size_t struct_size;
+  void* user_data;
+  trellis_status (*columns)(void* user_data, const trellis_column* columns, size_t column_count);
+  trellis_status (*rows)(void* user_data, const trellis_value* values, size_t row_count);
+} trellis_result_handler;
+
 /* Schema object kinds for host_api->schema_add. */
 typedef int32_t trellis_schema_kind;
 #define TRELLIS_SCHEMA_TABLE 0
@@ -420,6 +469,28 @@ typedef struct trellis_host_api {
                                                               int32_t* out_done,
                                                               trellis_error err),
                                     void* user_data, void (*destroy)(void* user_data));
+
+  /* -- appended in 1.3 -- */
+  /* Declares a named query; valid only during init. The host checks that
+   * every :name in sql is declared and every declared parameter is used. */
+  trellis_status (*register_query)(trellis_host host, const trellis_query_desc* desc);
+  /* Runs sql on the configured source `source` with named parameters, on the
+   * calling thread: a connection comes from the source's pool, the source's
+   * query timeout and row cap apply, and the query is counted in the
+   * source's figures. Failures leave the driver's message in last_error and
+   * its SQLSTATE, if any, in last_sqlstate. */
+  trellis_status (*query)(trellis_host host, trellis_str source, trellis_str sql,
+                          const trellis_param* params, size_t param_count,
+                          const trellis_result_handler* handler);
+  /* Runs the named query `name` ("<plugin-id>/<query>", or "<query>" for the
+   * calling plugin's own) with parameters checked against its declaration:
+   * a missing required parameter or a value of another type fails with
+   * INVALID_ARGUMENT naming the parameter. */
+  trellis_status (*named_query)(trellis_host host, trellis_str name, const trellis_param* params,
+                                size_t param_count, const trellis_result_handler* handler);
+  /* The SQLSTATE of the last failed query or named_query on this thread;
+   * empty when the driver gave none. */
+  trellis_str (*last_sqlstate)(trellis_host host);
 } trellis_host_api;
 
 /* ------------------------------------------------------------------------ */

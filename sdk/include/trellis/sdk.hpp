@@ -30,6 +30,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace trellis {
@@ -405,6 +406,26 @@ struct visualization_options {
   std::string options_schema_json = "{}";
 };
 
+/// A typed parameter or result column of a named query.
+struct field {
+  std::string name{};
+  trellis_value_type type = TRELLIS_VALUE_TEXT;
+  bool optional = false;  ///< parameter: may be omitted (NULL); column: may be NULL
+  std::string description{};
+};
+
+/// A named query (repository function): SQL on a configured source, with
+/// typed parameters and result columns the host checks.
+struct query_options {
+  std::string name{};
+  std::string summary{};
+  std::string source{};
+  std::string sql{};
+  std::string permission{};
+  std::vector<field> params{};
+  std::vector<field> columns{};
+};
+
 /// What a visualization receives: a read-only view of columns and rows.
 class dataset {
  public:
@@ -426,6 +447,159 @@ struct rendering {
   std::string mime_type{};
   std::string body{};
 };
+
+/// Bytes of a BLOB value (kept apart from text, which is UTF-8).
+struct blob {
+  std::string bytes{};
+  bool operator==(const blob&) const = default;
+};
+
+/// A value a query returns or a parameter takes: NULL, integer, real, text or blob.
+using value = std::variant<std::monostate, std::int64_t, double, std::string, blob>;
+
+/// A named parameter, bound to `:name` in the SQL.
+struct param {
+  std::string name{};
+  value v{};
+};
+using params = std::vector<param>;
+
+/// Thrown when a query fails: the driver's message, and its SQLSTATE if any.
+class query_error : public error {
+ public:
+  query_error(const std::string& message, trellis_status code, std::string sqlstate)
+      : error(message, code), sqlstate_(std::move(sqlstate)) {}
+  const std::string& sqlstate() const noexcept { return sqlstate_; }
+
+ private:
+  std::string sqlstate_;
+};
+
+/// A query's result, held in memory: column names and types, and the values
+/// row by row.
+class result {
+ public:
+  std::size_t column_count() const noexcept { return names_.size(); }
+  std::size_t row_count() const noexcept { return names_.empty() ? 0 : values_.size() / names_.size(); }
+  const std::vector<std::string>& column_names() const noexcept { return names_; }
+  trellis_value_type column_type(std::size_t c) const { return types_.at(c); }
+  /// The index of the column called `name`; nullopt when there is none.
+  std::optional<std::size_t> column(std::string_view name) const {
+    for (std::size_t i = 0; i < names_.size(); ++i) {
+      if (names_[i] == name) return i;
+    }
+    return std::nullopt;
+  }
+  const value& at(std::size_t row, std::size_t col) const { return values_.at(row * names_.size() + col); }
+
+  // Filled by plugin::query while the host delivers the result.
+  void add_columns(const trellis_column* cols, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+      names_.emplace_back(to_view(cols[i].name));
+      types_.push_back(cols[i].type);
+    }
+  }
+  void add_rows(const trellis_value* v, std::size_t rows) {
+    values_.reserve(values_.size() + rows * names_.size());
+    for (std::size_t i = 0; i < rows * names_.size(); ++i) values_.push_back(copy(v[i]));
+  }
+  static value copy(const trellis_value& v) {
+    switch (v.type) {
+      case TRELLIS_VALUE_INT64: return v.as.i64;
+      case TRELLIS_VALUE_DOUBLE: return v.as.f64;
+      case TRELLIS_VALUE_TEXT: return std::string(to_view(v.as.bytes));
+      case TRELLIS_VALUE_BLOB: return blob{std::string(to_view(v.as.bytes))};
+      default: return std::monostate{};
+    }
+  }
+
+ private:
+  std::vector<std::string> names_;
+  std::vector<trellis_value_type> types_;
+  std::vector<value> values_;
+};
+
+namespace detail {
+
+// A value as the C ABI passes it; strings stay owned by `v`.
+inline trellis_value to_raw(const value& v) {
+  trellis_value out{};
+  if (const auto* i = std::get_if<std::int64_t>(&v)) {
+    out.type = TRELLIS_VALUE_INT64;
+    out.as.i64 = *i;
+  } else if (const auto* d = std::get_if<double>(&v)) {
+    out.type = TRELLIS_VALUE_DOUBLE;
+    out.as.f64 = *d;
+  } else if (const auto* s = std::get_if<std::string>(&v)) {
+    out.type = TRELLIS_VALUE_TEXT;
+    out.as.bytes = to_str(*s);
+  } else if (const auto* b = std::get_if<blob>(&v)) {
+    out.type = TRELLIS_VALUE_BLOB;
+    out.as.bytes = to_str(b->bytes);
+  } else {
+    out.type = TRELLIS_VALUE_NULL;
+  }
+  return out;
+}
+
+// Receives a query's columns and rows; an exception thrown by either is kept
+// (it must not cross the C boundary) and rethrown when the query returns.
+struct result_receiver {
+  std::function<void(const trellis_column*, std::size_t)> on_columns;
+  std::function<void(const trellis_value*, std::size_t)> on_rows;
+  std::exception_ptr failure{};
+
+  trellis_result_handler handler() {
+    trellis_result_handler h{};
+    h.struct_size = sizeof h;
+    h.user_data = this;
+    h.columns = [](void* ud, const trellis_column* c, size_t n) noexcept -> trellis_status {
+      auto* self = static_cast<result_receiver*>(ud);
+      try {
+        self->on_columns(c, n);
+        return TRELLIS_OK;
+      } catch (...) {
+        self->failure = std::current_exception();
+        return TRELLIS_CANCELLED;
+      }
+    };
+    h.rows = [](void* ud, const trellis_value* v, size_t n) noexcept -> trellis_status {
+      auto* self = static_cast<result_receiver*>(ud);
+      try {
+        self->on_rows(v, n);
+        return TRELLIS_OK;
+      } catch (...) {
+        self->failure = std::current_exception();
+        return TRELLIS_CANCELLED;
+      }
+    };
+    return h;
+  }
+
+  // Rethrows what a callback threw, or turns a failed status into query_error.
+  void finish(const context& ctx, trellis_status status, std::string_view what) const {
+    if (failure) std::rethrow_exception(failure);
+    if (status == TRELLIS_OK) return;
+    // Named queries: the host's message names the query. Ad-hoc SQL: `what`
+    // says which source it ran on.
+    std::string message(to_view(ctx.api->last_error(ctx.host)));
+    if (message.empty()) {
+      message = std::string(what.empty() ? "query" : what) + " failed";
+    } else if (!what.empty()) {
+      message = std::string(what) + ": " + message;
+    }
+    throw query_error(message, status, std::string(to_view(ctx.api->last_sqlstate(ctx.host))));
+  }
+};
+
+inline std::vector<trellis_param> to_raw(const params& ps) {
+  std::vector<trellis_param> out;
+  out.reserve(ps.size());
+  for (const auto& p : ps) out.push_back({to_str(p.name), to_raw(p.v)});
+  return out;
+}
+
+}  // namespace detail
 
 using page_handler = std::function<void(request&, response&)>;
 using command_handler = std::function<int(command&)>;
@@ -548,6 +722,38 @@ class plugin {
     (void)h.release();
   }
 
+  /// Declares a named query, run later with named_query(). Setup only.
+  void add_query(const query_options& o) {
+    auto fields = [](const std::vector<field>& in) {
+      std::vector<trellis_field_desc> out;
+      out.reserve(in.size());
+      for (const field& f : in) {
+        trellis_field_desc d{};
+        d.struct_size = sizeof d;
+        d.name = to_str(f.name);
+        d.type = f.type;
+        d.optional = f.optional ? 1 : 0;
+        d.description = to_str(f.description);
+        out.push_back(d);
+      }
+      return out;
+    };
+    const auto ps = fields(o.params);
+    const auto cs = fields(o.columns);
+    trellis_query_desc d{};
+    d.struct_size = sizeof d;
+    d.name = to_str(o.name);
+    d.summary = to_str(o.summary);
+    d.source = to_str(o.source);
+    d.sql = to_str(o.sql);
+    d.permission = to_str(o.permission);
+    d.params = ps.data();
+    d.param_count = ps.size();
+    d.columns = cs.data();
+    d.column_count = cs.size();
+    detail::check(ctx(), ctx().api->register_query(ctx().host, &d), "register query " + o.name);
+  }
+
   /// Handles browser events named `name`: elements with
   /// data-trellis-event="<plugin-id>/<name>" on any page send them.
   void add_event(const std::string& name, event_handler fn, std::string permission = {}) {
@@ -579,6 +785,33 @@ class plugin {
     return std::string(to_view(out));
   }
 
+  /// Runs `sql` on the configured source `source` and returns the whole
+  /// result; throws query_error with the driver's message (and SQLSTATE).
+  /// Blocks until the query is done: from a page handler, that holds an I/O
+  /// thread, so keep page queries short (the source's query timeout applies).
+  result query(std::string_view source, std::string_view sql, const params& ps = {}) const {
+    return collect([&](const trellis_param* raw, std::size_t n, const trellis_result_handler* h) {
+      return ctx().api->query(ctx().host, to_str(source), to_str(sql), raw, n, h);
+    }, ps, "query on source '" + std::string(source) + "'");
+  }
+  /// Runs a named query: "<plugin-id>/<name>", or "<name>" for this plugin's own.
+  result named_query(std::string_view name, const params& ps = {}) const {
+    return collect([&](const trellis_param* raw, std::size_t n, const trellis_result_handler* h) {
+      return ctx().api->named_query(ctx().host, to_str(name), raw, n, h);
+    }, ps, {});
+  }
+  /// As named_query, with the rows handed to `on_rows` batch by batch instead
+  /// of collected (for large results). `on_columns` runs first.
+  void named_query(std::string_view name, const params& ps,
+                   std::function<void(const trellis_column*, std::size_t)> on_columns,
+                   std::function<void(const trellis_value*, std::size_t)> on_rows) const {
+    detail::result_receiver r{std::move(on_columns), std::move(on_rows)};
+    const trellis_result_handler h = r.handler();
+    const auto raw = detail::to_raw(ps);
+    const trellis_status s = ctx().api->named_query(ctx().host, to_str(name), raw.data(), raw.size(), &h);
+    r.finish(ctx(), s, {});
+  }
+
   /// Runs after every plugin finished setup.
   void on_post_load(std::function<void()> fn) { state_->post_load.push_back(std::move(fn)); }
   /// Runs at shutdown, in reverse order of registration.
@@ -590,6 +823,16 @@ class plugin {
 
  private:
   const detail::context& ctx() const noexcept { return state_->ctx; }
+  template <class Call>
+  result collect(Call&& call, const params& ps, const std::string& what) const {
+    result out;
+    detail::result_receiver r{[&](const trellis_column* c, std::size_t n) { out.add_columns(c, n); },
+                              [&](const trellis_value* v, std::size_t n) { out.add_rows(v, n); }};
+    const trellis_result_handler h = r.handler();
+    const auto raw = detail::to_raw(ps);
+    r.finish(ctx(), std::forward<Call>(call)(raw.data(), raw.size(), &h), what);
+    return out;
+  }
   detail::plugin_state* state_;
 };
 

@@ -5,6 +5,9 @@
 // "secret" must be references, `env:NAME` or `file:/path`, never literals.
 #pragma once
 
+#include <array>
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -26,6 +29,24 @@ using env_lookup = std::function<std::optional<std::string>(std::string_view nam
 /// The real process environment.
 env_lookup process_env();
 
+/// One [sources.NAME] table.
+struct source_config {
+  std::string name;
+  std::string driver;            ///< `plugin`: the data-source contribution that connects
+  boost::json::object settings;  ///< the driver's keys, secrets resolved
+  std::vector<std::string> secret_keys;  ///< settings given as env:/file: references (shown redacted)
+  std::size_t pool_size = 4;
+  std::chrono::milliseconds connect_timeout{5'000};  ///< to connect, and to wait for a free connection
+  std::chrono::milliseconds query_timeout{30'000};   ///< then the query is cancelled
+  std::uint64_t max_rows = 1'000'000;                ///< 0: no cap
+  std::chrono::milliseconds slow_query{1'000};       ///< slower queries go to the slow-query log
+  bool built_in = false;  ///< the default `demo` source, present when none is configured
+};
+
+/// Host-level keys of a [sources.NAME] table; everything else is the driver's.
+inline constexpr std::array<std::string_view, 6> source_host_keys = {
+    "plugin", "pool_size", "connect_timeout_ms", "query_timeout_ms", "max_rows", "slow_query_ms"};
+
 struct host_config {
   std::filesystem::path file;  ///< where it was read from; empty for built-in defaults
   std::vector<std::filesystem::path> plugin_dirs;       ///< [plugins] dirs
@@ -34,6 +55,7 @@ struct host_config {
   server_options server;                                ///< [server]
   std::string home;                                     ///< [server] home: where "/" leads
   std::map<std::string, boost::json::object> plugin_tables;  ///< [plugin.<id>], as given
+  std::vector<source_config> sources;                   ///< [sources.NAME], in name order
 };
 
 struct config_result {

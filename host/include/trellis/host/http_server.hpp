@@ -56,11 +56,26 @@ struct http_request {
 /// then closed, since the status line is already sent.
 using body_source = std::function<bool(std::string& chunk, bool& done)>;
 
+/// With a streamed body: asks to be told when the source has more. The server
+/// calls it when the source returned an empty chunk without `done`; the
+/// argument resumes sending and may be called from any thread, once.
+using body_waiter = std::function<void(std::function<void()> resume)>;
+
+struct http_response;
+/// Delivers a deferred response; call it once, from any thread.
+using response_completion = std::function<void(http_response)>;
+
 struct http_response {
   int status = 200;
   header_list headers;
   std::string body;
   body_source stream;  ///< set: the body is sent in chunks from here; `body` is ignored
+  body_waiter wait;    ///< optional, with `stream`: without it the server polls the source
+  /// Set: the answer is not known yet (it needs blocking work, done off the
+  /// I/O threads). The server calls it once with a completion, and sends what
+  /// the completion receives; everything else in this response is ignored. A
+  /// completion that is dropped without being called answers 500.
+  std::function<void(response_completion)> deferred;
   /// Sets or replaces a header (case-insensitive name).
   void set(std::string_view name, std::string value);
 };

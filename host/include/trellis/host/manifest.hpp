@@ -15,8 +15,9 @@
 
 namespace trellis::host {
 
-/// The four contribution kinds, in the order the host lists them.
-enum class contribution_kind { command, page, data_source, visualization };
+/// The four contribution kinds, in the order the host lists them, and the
+/// named queries (repository functions) a plugin declares.
+enum class contribution_kind { command, page, data_source, visualization, query };
 std::string_view to_string(contribution_kind kind);
 
 /// One typed key of a plugin's configuration schema.

@@ -25,6 +25,7 @@
 #include "trellis/host/config.hpp"
 #include "trellis/host/manifest.hpp"
 #include "trellis/host/registry.hpp"
+#include "trellis/host/sources.hpp"
 
 namespace spdlog {
 class logger;
@@ -40,6 +41,7 @@ struct host_services {
   mutable std::shared_mutex mutex;
   std::function<void(std::string_view topic, std::string_view values_json)> publish;
   std::function<std::string()> plugins_json;
+  data_sources* sources = nullptr;  ///< set between load and shutdown
 };
 
 enum class plugin_state { loaded, disabled, rejected };
@@ -116,6 +118,8 @@ class plugin_host {
 
   const std::vector<plugin_record>& plugins() const { return records_; }
   const registry& contributions() const { return registry_; }
+  /// The configured data sources; available once load() returned.
+  data_sources& sources() const { return *sources_; }
   const host_config& config() const { return config_; }
   spdlog::logger& logger() const { return *logger_; }
   const std::shared_ptr<spdlog::logger>& logger_ptr() const { return logger_; }
@@ -145,6 +149,7 @@ class plugin_host {
   std::vector<std::unique_ptr<loaded_plugin>> retired_;  // rejected after dlopen: kept mapped
   bool loaded_once_ = false;
   std::shared_ptr<host_services> services_ = std::make_shared<host_services>();
+  std::unique_ptr<data_sources> sources_;
 };
 
 }  // namespace trellis::host

@@ -70,6 +70,27 @@ struct visualization_entry {
   callback_data cb;
 };
 
+/// A typed parameter or result column of a named query.
+struct field_spec {
+  std::string name;
+  trellis_value_type type = TRELLIS_VALUE_TEXT;
+  bool optional = false;
+  std::string description;
+};
+
+/// A named query (repository function), addressed as "<plugin-id>/<name>".
+struct query_entry {
+  std::string plugin_id;
+  std::string name;
+  std::string summary;
+  std::string source;
+  std::string sql;
+  std::string permission;
+  std::vector<field_spec> params;
+  std::vector<field_spec> columns;
+  std::string key() const { return plugin_id + "/" + name; }
+};
+
 /// A static file a plugin ships, served at /<plugin-id>/static/<path>.
 struct asset_entry {
   std::string plugin_id;
@@ -87,6 +108,7 @@ struct contribution_set {
   std::map<std::string, data_source_entry, std::less<>> data_sources;
   std::map<std::string, visualization_entry, std::less<>> visualizations;
   std::map<std::string, asset_entry, std::less<>> assets;  ///< key "<plugin-id>/<path>"
+  std::map<std::string, query_entry, std::less<>> queries;  ///< key "<plugin-id>/<name>"
 
   /// The names per kind as the manifest writes them (pages: "METHOD /path").
   std::map<contribution_kind, std::vector<std::string>> declared_names() const;
@@ -107,6 +129,8 @@ class registry {
   const data_source_entry* find_data_source(std::string_view name) const;
   const visualization_entry* find_visualization(std::string_view name) const;
   const asset_entry* find_asset(std::string_view plugin_id, std::string_view path) const;
+  /// A named query by "<plugin-id>/<name>".
+  const query_entry* find_query(std::string_view key) const;
   const contribution_set& all() const { return all_; }
 
   /// The plugin that already owns `key` of `kind`, if any.
