@@ -20,6 +20,7 @@
 
 #include "trellis/host/plugin_host.hpp"
 #include "trellis/host/text.hpp"
+#include "trellis/host/viz.hpp"
 
 namespace trellis::host {
 namespace {
@@ -875,6 +876,67 @@ trellis_status named_query(trellis_host host, trellis_str name, const trellis_pa
 
 trellis_str last_sqlstate(trellis_host) { return str(last_sqlstate_text); }
 
+// A URL path of a script or stylesheet: "/x/static/y.js". Quotes, spaces and
+// angle brackets would break out of the attribute the layout puts it in.
+bool valid_asset_path(std::string_view p) {
+  if (p.size() < 5 || p.front() != '/' || !(p.ends_with(".js") || p.ends_with(".css"))) return false;
+  return std::none_of(p.begin(), p.end(), [](char c) {
+    return c <= ' ' || c == '"' || c == '\'' || c == '<' || c == '>' || c == '\\' || c == 0x7F;
+  });
+}
+
+trellis_status render_require(trellis_render_out out, trellis_str asset_path) {
+  if (out == nullptr || out->target == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  return guarded([&] {
+    std::string_view p = view(asset_path);
+    if (!valid_asset_path(p)) {
+      return fail(TRELLIS_INVALID_ARGUMENT, "asset '" + std::string(p) + "' must be a URL path ending in .js or .css");
+    }
+    auto& assets = out->target->assets;
+    if (std::find(assets.begin(), assets.end(), p) == assets.end()) assets.emplace_back(p);
+    return TRELLIS_OK;
+  });
+}
+
+// Renderings handed to page code live until its handler returns.
+thread_local std::list<rendering> renderings;
+thread_local std::list<std::vector<trellis_str>> rendering_assets;
+
+trellis_status render(trellis_host host, trellis_str type, const trellis_dataset* data, trellis_str options_json,
+                      trellis_rendering* out) {
+  if (host == nullptr || data == nullptr || out == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  return guarded([&] {
+    const visualization_entry* viz = host->registry->find_visualization(view(type));
+    if (viz == nullptr) return fail(TRELLIS_NOT_FOUND, "no visualization type '" + std::string(view(type)) + "'");
+    rendering& r = renderings.emplace_back();
+    call_status st = render_checked(*viz, read_desc(data), view(options_json), r);
+    if (!st.ok()) return fail(st.status, st.message);
+    auto& assets = rendering_assets.emplace_back();
+    for (const auto& a : r.assets) assets.push_back(str(a));
+    trellis_rendering result{};
+    result.struct_size = std::min(out->struct_size, sizeof result);
+    result.mime_type = str(r.mime_type);
+    result.body = str(r.body);
+    result.assets = assets.data();
+    result.asset_count = assets.size();
+    std::memcpy(static_cast<void*>(out), &result, result.struct_size);
+    return TRELLIS_OK;
+  });
+}
+
+trellis_status response_add_asset(trellis_response res, trellis_str asset_path) {
+  if (res == nullptr || res->response == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  return guarded([&] {
+    std::string_view p = view(asset_path);
+    if (!valid_asset_path(p)) {
+      return fail(TRELLIS_INVALID_ARGUMENT, "asset '" + std::string(p) + "' must be a URL path ending in .js or .css");
+    }
+    auto& assets = res->response->assets;
+    if (std::find(assets.begin(), assets.end(), p) == assets.end()) assets.emplace_back(p);
+    return TRELLIS_OK;
+  });
+}
+
 trellis_host_api make_api() {
   trellis_host_api api{};
   api.struct_size = sizeof api;
@@ -919,6 +981,9 @@ trellis_host_api make_api() {
   api.query = &query;
   api.named_query = &named_query;
   api.last_sqlstate = &last_sqlstate;
+  api.render_require = &render_require;
+  api.render = &render;
+  api.response_add_asset = &response_add_asset;
   return api;
 }
 
@@ -961,6 +1026,8 @@ call_status body_producer::next(std::string& chunk, bool& done) const {
 }
 
 call_status call_page(const page_entry& page, const page_request& request, page_response& response) {
+  renderings.clear();  // what render() handed to the previous handler on this thread
+  rendering_assets.clear();
   call_status result;
   trellis_error_s err{&result};
   trellis_request_s req;
@@ -980,6 +1047,8 @@ call_status call_page(const page_entry& page, const page_request& request, page_
 
 int call_command(const command_entry& command, const command_args& args, std::ostream& out,
                  std::ostream& err) {
+  renderings.clear();
+  rendering_assets.clear();
   call_status result;
   trellis_error_s error{&result};
   trellis_command_ctx_s ctx{&command, &args, &out, &err};

@@ -19,6 +19,7 @@
 #include "trellis/host/plugin_host.hpp"
 #include "trellis/host/router.hpp"
 #include "trellis/host/text.hpp"
+#include "trellis/host/viz.hpp"
 
 namespace trellis::host {
 namespace assets {
@@ -154,7 +155,16 @@ struct web_app::impl {
     });
   }
 
-  std::string layout(std::string_view title, std::string_view content, std::string_view current_path) const {
+  // Whether a page's asset request names something this host serves.
+  bool serves_asset(std::string_view path) const {
+    if (path.rfind("/static/", 0) == 0) return assets::find(path.substr(8)).has_value();
+    const std::size_t slash = path.find('/', 1);
+    if (slash == std::string_view::npos || path.substr(slash, 8) != "/static/") return false;
+    return plugins.contributions().find_asset(path.substr(1, slash - 1), path.substr(slash + 8)) != nullptr;
+  }
+
+  std::string layout(std::string_view title, std::string_view content, std::string_view current_path,
+                     const std::vector<std::string>& page_assets = {}) const {
     std::string nav;
     for (const auto& item : menu) {
       bool current = current_path == item.href || std::string(current_path) + "/" == item.href;
@@ -166,9 +176,20 @@ struct web_app::impl {
     out += "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>";
     out += html::escape(title);
+    std::string head_assets;
+    for (const auto& a : page_assets) {
+      if (!serves_asset(a)) {
+        plugins.logger().warn("page {}: asset {} is not served here; the layout leaves it out", current_path, a);
+        continue;
+      }
+      head_assets += a.ends_with(".css") ? "<link rel=\"stylesheet\" href=\"" + html::escape(a) + "\">\n"
+                                         : "<script src=\"" + html::escape(a) + "\" defer></script>\n";
+    }
     out += " · Trellis</title>\n<link rel=\"stylesheet\" href=\"/static/trellis.css\">\n"
            "<link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\">\n"
-           "<script src=\"/static/trellis.js\" defer></script>\n</head>\n<body>\n"
+           "<script src=\"/static/trellis.js\" defer></script>\n";
+    out += head_assets;
+    out += "</head>\n<body>\n"
            "<header class=\"trellis-header\"><div class=\"bar\"><a class=\"trellis-brand\" href=\"/\">Trellis</a>"
            "<nav class=\"trellis-nav\" aria-label=\"Main\">";
     out += nav;
@@ -314,7 +335,7 @@ struct web_app::impl {
     }
     if (pres.layout_title) {
       res.set("Content-Type", "text/html; charset=utf-8");
-      res.body = layout(*pres.layout_title, pres.body, req.path);
+      res.body = layout(*pres.layout_title, pres.body, req.path, pres.assets);
     } else {
       res.body = std::move(pres.body);
     }
@@ -337,7 +358,9 @@ struct web_app::impl {
       res.body = json::serialize(plugins.to_json()) + "\n";
       return;
     }
-    if (path.rfind("/api/v1/", 0) == 0 && data->handle(req, res)) return;
+    if (path.rfind("/api/v1/", 0) == 0 && (data->handle(req, res) || handle_viz_api(plugins.contributions(), req, res))) {
+      return;
+    }
     if (path.rfind("/static/", 0) == 0 && get) return host_asset(req, res, std::string_view(path).substr(8));
     if (get && plugin_asset(req, res)) return;
     for (std::string_view host_path : {"/healthz", "/readyz", "/api/v1/plugins"}) {

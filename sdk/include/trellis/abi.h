@@ -330,6 +330,17 @@ typedef struct trellis_result_handler {
   trellis_status (*rows)(void* user_data, const trellis_value* values, size_t row_count);
 } trellis_result_handler;
 
+/* A rendering as the host hands it to a page (since 1.3): the MIME type, the
+ * body, and the URL paths of the static assets (scripts, stylesheets) the
+ * page must load for it. Valid until the page handler returns. */
+typedef struct trellis_rendering {
+  size_t struct_size; /* set by the caller */
+  trellis_str mime_type;
+  trellis_str body;
+  const trellis_str* assets;
+  size_t asset_count;
+} trellis_rendering;
+
 /* Schema object kinds for host_api->schema_add. */
 typedef int32_t trellis_schema_kind;
 #define TRELLIS_SCHEMA_TABLE 0
@@ -491,6 +502,22 @@ typedef struct trellis_host_api {
   /* The SQLSTATE of the last failed query or named_query on this thread;
    * empty when the driver gave none. */
   trellis_str (*last_sqlstate)(trellis_host host);
+  /* Visualization output: a static asset the rendering needs on the page, as
+   * the URL path the host serves it at ("/echarts/static/echarts.min.js");
+   * scripts end in .js, stylesheets in .css. Once per asset, in load order. */
+  trellis_status (*render_require)(trellis_render_out out, trellis_str asset_path);
+  /* Renders `data` with the visualization `type` (provided by any plugin).
+   * options_json is a JSON object checked against the type's options schema
+   * first: an unknown option, a missing required one or a value of the wrong
+   * type fails with INVALID_ARGUMENT naming it. *out is valid until the page
+   * handler (or command) that called this returns. */
+  trellis_status (*render)(trellis_host host, trellis_str type, const trellis_dataset* data,
+                           trellis_str options_json, trellis_rendering* out);
+  /* Asks the shared layout to load a static asset, given as the URL path of
+   * a registered asset ("/<plugin-id>/static/x.js", or the host's
+   * "/static/..."): scripts with `defer`, stylesheets in the head. With
+   * response_use_layout only; a path no asset is served at is NOT_FOUND. */
+  trellis_status (*response_add_asset)(trellis_response res, trellis_str asset_path);
 } trellis_host_api;
 
 /* ------------------------------------------------------------------------ */

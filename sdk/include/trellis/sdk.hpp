@@ -285,6 +285,17 @@ class response {
     detail::check(ctx_, ctx_.api->response_stream(raw_, trampoline, raw_holder, &holder::destroy), "stream body");
     return *this;
   }
+  /// Loads a script (.js) or stylesheet (.css) in the layout's head, by the
+  /// URL path it is served at: "/<plugin-id>/static/x.js". With page() only.
+  response& asset(std::string_view path) {
+    detail::check(ctx_, ctx_.api->response_add_asset(raw_, to_str(path)), "add asset");
+    return *this;
+  }
+  /// Every asset a rendering needs (see plugin::render).
+  response& assets(const std::vector<std::string>& paths) {
+    for (const auto& p : paths) asset(p);
+    return *this;
+  }
   /// A complete HTML document, without the layout.
   response& html(const html::node& document) {
     return header("Content-Type", "text/html; charset=utf-8").write(document.str());
@@ -442,10 +453,12 @@ class dataset {
   const trellis_dataset& raw_;
 };
 
-/// The output of a visualization.
+/// The output of a visualization: its MIME type, the body, and the URL paths
+/// of the scripts and stylesheets a page needs for it.
 struct rendering {
   std::string mime_type{};
   std::string body{};
+  std::vector<std::string> assets{};
 };
 
 /// Bytes of a BLOB value (kept apart from text, which is UTF-8).
@@ -715,6 +728,9 @@ class plugin {
         detail::check(self->ctx,
                       self->ctx.api->render_set(out, to_str(r.mime_type), to_str(r.body)),
                       "set rendering");
+        for (const auto& a : r.assets) {
+          detail::check(self->ctx, self->ctx.api->render_require(out, to_str(a)), "require asset " + a);
+        }
       });
     };
     detail::check(ctx(), ctx().api->register_visualization(ctx().host, &d),
@@ -810,6 +826,33 @@ class plugin {
     const auto raw = detail::to_raw(ps);
     const trellis_status s = ctx().api->named_query(ctx().host, to_str(name), raw.data(), raw.size(), &h);
     r.finish(ctx(), s, {});
+  }
+
+  /// Renders a query result with the visualization `type` (any plugin's);
+  /// throws trellis::error naming a bad option. Put the body into the page
+  /// and pass the assets to response::assets().
+  rendering render(std::string_view type, const result& data, std::string_view options_json = "{}") const {
+    std::vector<trellis_column> cols(data.column_count());
+    for (std::size_t c = 0; c < cols.size(); ++c) {
+      cols[c].name = to_str(data.column_names()[c]);
+      cols[c].type = data.column_type(c);
+    }
+    std::vector<trellis_value> values;
+    values.reserve(data.row_count() * cols.size());
+    for (std::size_t r = 0; r < data.row_count(); ++r) {
+      for (std::size_t c = 0; c < cols.size(); ++c) values.push_back(detail::to_raw(data.at(r, c)));
+    }
+    const trellis_dataset raw{sizeof(trellis_dataset), cols.data(), cols.size(), values.data(), data.row_count()};
+    return render(type, raw, options_json);
+  }
+  rendering render(std::string_view type, const trellis_dataset& data, std::string_view options_json = "{}") const {
+    trellis_rendering out{};
+    out.struct_size = sizeof out;
+    detail::check(ctx(), ctx().api->render(ctx().host, to_str(type), &data, to_str(options_json), &out),
+                  "render " + std::string(type));
+    rendering r{std::string(to_view(out.mime_type)), std::string(to_view(out.body)), {}};
+    for (std::size_t i = 0; i < out.asset_count; ++i) r.assets.emplace_back(to_view(out.assets[i]));
+    return r;
   }
 
   /// Runs after every plugin finished setup.

@@ -61,6 +61,8 @@ struct page_response {
   /// Set when the plugin asked for the shared layout: the body is the
   /// content and this is the page title.
   std::optional<std::string> layout_title;
+  /// Scripts and stylesheets (URL paths) the layout loads for this page.
+  std::vector<std::string> assets;
 };
 
 /// The outcome of a plugin callback: its status and message.
@@ -97,6 +99,7 @@ struct schema_sink_callbacks {
 struct rendering {
   std::string mime_type;
   std::string body;
+  std::vector<std::string> assets;  ///< URL paths of scripts and stylesheets it needs
 };
 
 /// Runs a visualization's render callback on a data set.
