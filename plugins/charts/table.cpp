@@ -141,7 +141,11 @@ rendering render_table(const dataset& data, std::string_view options_json) {
   }
   node out = div(attrs{{"class", "trellis-chart-table table-wrap"}},
                  html::table(table_attrs, caption, thead(tr(head)), tbody(body)), note);
-  return {"text/html; charset=utf-8", out.str()};
+  // Sorting needs the plugin's script; its stylesheet keeps header buttons
+  // looking like headers under the host theme.
+  rendering r{"text/html; charset=utf-8", out.str(), {"/charts/static/charts.css"}};
+  if (sortable) r.assets.emplace_back("/charts/static/table.js");
+  return r;
 }
 
 }  // namespace trellis::charts
