@@ -168,4 +168,19 @@ TEST(VizApi, BadRequestsAreNamed) {
   expect(post_viz(port, "types", "{}"), 405, "use GET");
 }
 
+#ifdef TRELLIS_SPARKLINE_PLUGIN
+// The complete example of docs/visualizations.md works as the page says.
+TEST(VizApi, SparklineExampleRendersAndChecksItsOptions) {
+  web_server server(host_setup{{}, {TRELLIS_SPARKLINE_PLUGIN}});
+  auto ok = post_viz(server.port(), "sparkline",
+                     R"({"data": {"columns": ["v"], "rows": [[1], [3], [2], [5]]}, "options": {"value": "v"}})");
+  ASSERT_EQ(ok.result_int(), 200) << ok.body();
+  EXPECT_THAT(ok.body(), HasSubstr(R"(points="0.00,23.00 40.00,12.00 80.00,17.50 120.00,1.00")"));
+  auto narrow = post_viz(server.port(), "sparkline",
+                         R"({"data": {"columns": ["v"], "rows": [[1]]}, "options": {"value": "v", "width": 5}})");
+  EXPECT_EQ(narrow.result_int(), 400);
+  EXPECT_THAT(narrow.body(), HasSubstr("option 'width' is 5; it must be from 20 to 2000"));
+}
+#endif
+
 }  // namespace
