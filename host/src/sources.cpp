@@ -167,6 +167,9 @@ struct data_sources::pool {
                  "the driver gave no reason");
     if (!st.ok()) {
       st.message = "cannot connect to source '" + config.name + "': " + st.message;
+      if (config.built_in && st.status == TRELLIS_NOT_FOUND) {
+        st.message += "; 'trellis demo init' creates the demo database ('trellis serve' does on its first run)";
+      }
       lock.lock();
       --open;
       freed.notify_one();
