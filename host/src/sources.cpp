@@ -193,10 +193,14 @@ struct data_sources::pool {
   }
 
   void close_idle() {
-    std::lock_guard lock(mutex);
-    for (auto& c : idle) desc().disconnect(desc().user_data, c->handle);
-    open -= idle.size();
-    idle.clear();
+    std::vector<std::unique_ptr<connection>> closing;
+    {
+      std::lock_guard lock(mutex);
+      closing.swap(idle);
+      open -= closing.size();
+    }
+    for (auto& c : closing) desc().disconnect(desc().user_data, c->handle);
+    if (!closing.empty()) freed.notify_all();
   }
 };
 
@@ -436,12 +440,18 @@ query_status data_sources::run(std::string_view source, std::string_view sql, co
         lost = d.health(d.user_data, conn->handle, &herr) != TRELLIS_OK;
       }
       conn->broken = lost;
-      if (lost) st.error = query_error::unavailable;
+      if (lost) {
+        st.error = query_error::unavailable;
+        st.message = "lost the connection to source '" + p->config.name + "': " + st.message;
+      }
     }
     const bool retry = conn->broken && reused && !delivered && attempt == 0;
     p->release(std::move(conn));
     if (!retry) break;
     log_->info("source '{}': a pooled connection was lost ({}); retrying on a new one", p->config.name, st.message);
+    // The other idle connections most likely died of the same cause (a
+    // database restart): drop them, so the retry does not take a dead one.
+    p->close_idle();
   }
   record(p->config.name, query_name, sql, params, clock::now() - started, rows, st);
   return st;

@@ -1,19 +1,14 @@
 // Integration tests of the `trellis` executable: the real binary, run as a
 // subprocess on the fixture plugins, with stdout, stderr and the exit code
 // captured separately.
-#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <trellis/abi.h>
 #include <unistd.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -27,10 +22,11 @@
 #include <system_error>
 #include <vector>
 
-extern char** environ;  // NOLINT: POSIX declares it nowhere in a header
+#include "trellis_process.hpp"
 
 namespace {
 
+using namespace trellis_test;
 namespace fs = std::filesystem;
 namespace json = boost::json;
 using ::testing::HasSubstr;
@@ -70,153 +66,9 @@ std::size_t count_lines_with(const std::string& text, std::string_view needle) {
   return n;
 }
 
-struct run_result {
-  int exit_code = -1;  // the exit status, or 128 + signal when killed
-  std::string out;
-  std::string err;
-};
-
-std::ostream& operator<<(std::ostream& os, const run_result& r) {
-  return os << "exit " << r.exit_code << "\n--- stdout ---\n"
-            << r.out << "--- stderr ---\n"
-            << r.err;
-}
-
-// Environment variables for the child: the test's own environment minus every
-// TRELLIS_* variable, plus these.
-using env_vars = std::map<std::string, std::string>;
-
-// `trellis ARGS...` as a child process with piped stdout and stderr and
-// /dev/null as stdin. Reaps (and kills if needed) the child when destroyed.
-class trellis_process {
- public:
-  explicit trellis_process(const std::vector<std::string>& args, const env_vars& env = {}) {
-    std::vector<std::string> argv_store{TRELLIS_EXE};
-    argv_store.insert(argv_store.end(), args.begin(), args.end());
-    std::vector<std::string> env_store;
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (std::string_view(*e).substr(0, 8) != "TRELLIS_") env_store.emplace_back(*e);
-    }
-    for (const auto& [k, v] : env) env_store.push_back(k + "=" + v);
-
-    int out_pipe[2];
-    int err_pipe[2];
-    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
-      throw std::system_error(errno, std::generic_category(), "pipe2");
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-    std::vector<char*> argv = pointers(argv_store);
-    std::vector<char*> envp = pointers(env_store);
-    const int rc = ::posix_spawn(&pid_, TRELLIS_EXE, &actions, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(out_pipe[1]);
-    ::close(err_pipe[1]);
-    out_fd_ = out_pipe[0];
-    err_fd_ = err_pipe[0];
-    if (rc != 0) {
-      pid_ = -1;
-      throw std::system_error(rc, std::generic_category(), "posix_spawn " TRELLIS_EXE);
-    }
-  }
-  trellis_process(const trellis_process&) = delete;
-  trellis_process& operator=(const trellis_process&) = delete;
-  ~trellis_process() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
-    close_fd(out_fd_);
-    close_fd(err_fd_);
-  }
-
-  /// Reads output until stderr contains `text`; false if the child closed its
-  /// output first or `limit` passed (a safety net against hangs, not a timing check).
-  bool wait_for_stderr(std::string_view text,
-                       std::chrono::seconds limit = std::chrono::seconds(60)) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (err_.find(text) == std::string::npos) {
-      if (!pump(deadline)) return err_.find(text) != std::string::npos;
-    }
-    return true;
-  }
-
-  void send_signal(int signo) const { ::kill(pid_, signo); }
-
-  /// Reads stdout and stderr to their end and reaps the child.
-  run_result finish(std::chrono::seconds limit = std::chrono::seconds(60)) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (pump(deadline)) {
-    }
-    run_result r;
-    if (out_fd_ >= 0 || err_fd_ >= 0) {
-      ADD_FAILURE() << "trellis did not finish within " << limit.count() << " s; killing it";
-      ::kill(pid_, SIGKILL);
-    }
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = out_;
-    r.err = err_;
-    return r;
-  }
-
-  const std::string& err() const { return err_; }
-
- private:
-  static std::vector<char*> pointers(std::vector<std::string>& strings) {
-    std::vector<char*> out;
-    for (auto& s : strings) out.push_back(s.data());
-    out.push_back(nullptr);
-    return out;
-  }
-  static void close_fd(int& fd) {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-  }
-
-  // Waits for output on either pipe and appends it; false when both pipes
-  // are closed or the deadline passed.
-  bool pump(std::chrono::steady_clock::time_point deadline) {
-    if (out_fd_ < 0 && err_fd_ < 0) return false;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
-    const int n = ::poll(fds, 2, static_cast<int>(left.count()));
-    if (n < 0 && errno == EINTR) return true;
-    if (n <= 0) return n == 0 ? std::chrono::steady_clock::now() < deadline : false;
-    drain(fds[0], out_fd_, out_);
-    drain(fds[1], err_fd_, err_);
-    return true;
-  }
-  static void drain(const pollfd& p, int& fd, std::string& into) {
-    if (fd < 0 || (p.revents & (POLLIN | POLLHUP | POLLERR)) == 0) return;
-    char buffer[4096];
-    const ssize_t got = ::read(fd, buffer, sizeof buffer);
-    if (got > 0) {
-      into.append(buffer, static_cast<std::size_t>(got));
-    } else if (got == 0 || errno != EINTR) {
-      close_fd(fd);
-    }
-  }
-
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  int err_fd_ = -1;
-  std::string out_;
-  std::string err_;
-};
-
-// Runs `trellis ARGS...` to completion.
+// Short name for the many runs below.
 run_result trellis(const std::vector<std::string>& args, const env_vars& env = {}) {
-  trellis_process p(args, env);
-  return p.finish();
+  return run_trellis(args, env);
 }
 
 // `--no-default-plugins --plugin-dir D` for each fixture case directory, then `rest`.

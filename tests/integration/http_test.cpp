@@ -9,20 +9,15 @@
 #include "trellis/host/http_server.hpp"
 // The header under test comes first: it must compile on its own.
 
-#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -56,8 +51,7 @@
 #include "trellis/host/plugin_host.hpp"
 #include "trellis/host/web_app.hpp"
 
-extern char** environ;
-
+#include "trellis_process.hpp"
 #include "web_server_harness.hpp"
 
 namespace {
@@ -919,122 +913,13 @@ TEST(Http, StopDeadlineClosesStalledConnection) {
 
 // -- the trellis process --------------------------------------------------------------------
 
-// `trellis ARGS...` as a child process with piped stdout and stderr; killed
-// and reaped when destroyed.
-class trellis_process {
- public:
-  explicit trellis_process(const std::vector<std::string>& args) {
-    std::vector<std::string> argv_store{TRELLIS_EXE};
-    argv_store.insert(argv_store.end(), args.begin(), args.end());
-    std::vector<std::string> env_store;
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (std::string_view(*e).substr(0, 8) != "TRELLIS_") env_store.emplace_back(*e);
-    }
-    int out_pipe[2];
-    int err_pipe[2];
-    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
-      throw std::system_error(errno, std::generic_category(), "pipe2");
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-    std::vector<char*> argv = pointers(argv_store);
-    std::vector<char*> envp = pointers(env_store);
-    const int rc = ::posix_spawn(&pid_, TRELLIS_EXE, &actions, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(out_pipe[1]);
-    ::close(err_pipe[1]);
-    fds_[0] = out_pipe[0];
-    fds_[1] = err_pipe[0];
-    if (rc != 0) {
-      pid_ = -1;
-      throw std::system_error(rc, std::generic_category(), "posix_spawn " TRELLIS_EXE);
-    }
-  }
-  trellis_process(const trellis_process&) = delete;
-  trellis_process& operator=(const trellis_process&) = delete;
-  ~trellis_process() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
-    for (int fd : fds_) {
-      if (fd >= 0) ::close(fd);
-    }
-  }
-
-  /// Reads output until stdout (0) or stderr (1) contains `text`; false when
-  /// the output ended first or the guard passed.
-  bool wait_for(int stream, std::string_view text) {
-    const auto deadline = std::chrono::steady_clock::now() + guard;
-    while (text_[stream].find(text) == std::string::npos) {
-      if (!pump(deadline)) return text_[stream].find(text) != std::string::npos;
-    }
-    return true;
-  }
-  const std::string& out() const { return text_[0]; }
-  const std::string& err() const { return text_[1]; }
-  void send_signal(int signo) const { ::kill(pid_, signo); }
-
-  /// Reads the output to its end and returns the exit code (128 + signal when killed).
-  int finish() {
-    const auto deadline = std::chrono::steady_clock::now() + guard;
-    while (pump(deadline)) {
-    }
-    if (fds_[0] >= 0 || fds_[1] >= 0) {
-      ADD_FAILURE() << "trellis did not exit within " << guard.count() << " s; killing it";
-      ::kill(pid_, SIGKILL);
-    }
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-
- private:
-  static std::vector<char*> pointers(std::vector<std::string>& strings) {
-    std::vector<char*> out;
-    for (auto& s : strings) out.push_back(s.data());
-    out.push_back(nullptr);
-    return out;
-  }
-  bool pump(std::chrono::steady_clock::time_point deadline) {
-    if (fds_[0] < 0 && fds_[1] < 0) return false;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p[2] = {{fds_[0], POLLIN, 0}, {fds_[1], POLLIN, 0}};
-    const int n = ::poll(p, 2, static_cast<int>(left.count()));
-    if (n < 0 && errno == EINTR) return true;
-    if (n <= 0) return false;
-    for (int i = 0; i < 2; ++i) {
-      if (fds_[i] < 0 || (p[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-      char buffer[4096];
-      const ssize_t got = ::read(fds_[i], buffer, sizeof buffer);
-      if (got > 0) {
-        text_[i].append(buffer, static_cast<std::size_t>(got));
-      } else if (got == 0 || errno != EINTR) {
-        ::close(fds_[i]);
-        fds_[i] = -1;
-      }
-    }
-    return true;
-  }
-
-  pid_t pid_ = -1;
-  int fds_[2] = {-1, -1};
-  std::string text_[2];
-};
-
 // SIGTERM during an upload: `trellis serve` refuses new connections, answers it, exits 0.
 TEST(Http, ServeFinishesInFlightUploadOnSigterm) {
   trellis_process p({"--no-default-plugins", "--plugin-dir", fixture_dir("web").string(), "serve", "--listen",
                      "127.0.0.1:0"});
   const std::string prefix = "Trellis is listening on http://127.0.0.1:";
-  ASSERT_TRUE(p.wait_for(0, prefix)) << p.err();
-  ASSERT_TRUE(p.wait_for(0, "/\n")) << p.out();
+  ASSERT_TRUE(p.wait_for_stdout(prefix, guard)) << p.err();
+  ASSERT_TRUE(p.wait_for_stdout("/\n", guard)) << p.out();
   const std::string line = p.out().substr(p.out().find(prefix) + prefix.size());
   const auto port = static_cast<unsigned short>(std::stoul(line.substr(0, line.find('/'))));
 
@@ -1042,14 +927,14 @@ TEST(Http, ServeFinishesInFlightUploadOnSigterm) {
   upload.send_raw("POST /web/upload HTTP/1.1\r\nHost: t\r\nContent-Length: 50000\r\nExpect: 100-continue\r\n\r\n");
   ASSERT_EQ(upload.read_interim(), 100U);
   p.send_signal(SIGTERM);
-  ASSERT_TRUE(p.wait_for(1, "received SIGTERM, shutting down")) << p.err();
+  ASSERT_TRUE(p.wait_for_stderr("received SIGTERM, shutting down", guard)) << p.err();
   EXPECT_TRUE(eventually([&] { return connection_refused(port); }));
 
   upload.send_raw(std::string(50000, 'u'));
   response res = upload.read();
   EXPECT_EQ(res.result_int(), 200);
   EXPECT_EQ(res.body(), "received 50000 bytes\n");
-  EXPECT_EQ(p.finish(), 0) << p.err();
+  EXPECT_EQ(p.finish(guard).exit_code, 0) << p.err();
   EXPECT_THAT(p.err(), Not(HasSubstr("deadline reached")));
   EXPECT_THAT(p.err(), HasSubstr("all plugins shut down"));
 }

@@ -666,6 +666,125 @@ TEST(PluginLoader, Abi11PluginCallsLogEnabledThroughNewerTable) {
   EXPECT_EQ(out.str(), "critical on\ntrace on\n");
 }
 
+const fs::path& abi_1_2_plugin() {
+  static const fs::path path = fixture("abi_1_2", "abi_1_2.so");
+  return path;
+}
+
+// The header value of `name` in `headers`, or "" when absent.
+std::string header_value(const th::string_pairs& headers, std::string_view name) {
+  for (const auto& [k, v] : headers) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+// A C plugin built against the frozen 1.2 header loads into the current host
+// with what 1.2 appended: its asset, and an EVENT handler beside its pages.
+TEST(PluginLoader, LoadsPluginBuiltAgainstAbi12) {
+  harness h({good_plugin(), abi_1_2_plugin()});
+  EXPECT_THAT(h.problems(), IsEmpty()) << joined(h.lines());
+  const th::plugin_record* rec = h.record(abi_1_2_plugin());
+  ASSERT_NE(rec, nullptr);
+  EXPECT_EQ(rec->state, plugin_state::loaded) << rec->error;
+  ASSERT_TRUE(rec->info.has_value());
+  EXPECT_EQ(rec->info->abi_major, 1U);
+  EXPECT_EQ(rec->info->abi_minor, 2U);
+  const th::page_entry* panel = h.registry().find_page("GET", "/abi-one-two/panel");
+  ASSERT_NE(panel, nullptr);
+  EXPECT_EQ(panel->menu_title, "One-two");
+  EXPECT_EQ(panel->menu_order, 3);
+  EXPECT_NE(h.registry().find_page("POST", "/abi-one-two/echo"), nullptr);
+  EXPECT_NE(h.registry().find_page("EVENT", "/abi-one-two/bump"), nullptr);
+  const th::asset_entry* css = h.registry().find_asset("abi-one-two", "css/one-two.css");
+  ASSERT_NE(css, nullptr);
+  EXPECT_EQ(css->mime_type, "text/css");
+  EXPECT_EQ(css->bytes, ".one-two { color: teal; }\n");
+  EXPECT_FALSE(css->etag.empty());
+  expect_good_loaded(h);
+}
+
+// The 1.2 plugin's page asks for the shared layout (response_use_layout) and
+// its EVENT handler answers with JSON.
+TEST(PluginLoader, Abi12PluginUsesLayoutAndAnswersEvents) {
+  harness h({abi_1_2_plugin()});
+  const th::page_entry* panel = h.registry().find_page("GET", "/abi-one-two/panel");
+  ASSERT_NE(panel, nullptr);
+  th::page_request req;
+  req.method = "GET";
+  req.path = "/abi-one-two/panel";
+  th::page_response res;
+  th::call_status s = th::call_page(*panel, req, res);
+  ASSERT_TRUE(s.ok()) << s.message;
+  EXPECT_EQ(res.status, 200);
+  EXPECT_EQ(res.layout_title, std::optional<std::string>("Panel of a 1.2 plugin"));
+  EXPECT_EQ(res.body, "<p class=\"one-two\">made by ABI 1.2</p>");
+
+  const th::page_entry* bump = h.registry().find_page("EVENT", "/abi-one-two/bump");
+  ASSERT_NE(bump, nullptr);
+  th::page_request event;
+  event.method = "EVENT";
+  event.path = "/abi-one-two/panel";
+  event.body = "41";
+  th::page_response answer;
+  s = th::call_page(*bump, event, answer);
+  ASSERT_TRUE(s.ok()) << s.message;
+  EXPECT_EQ(answer.body, "{\"count\": \"42\"}");
+  EXPECT_EQ(header_value(answer.headers, "Content-Type"), "application/json");
+  EXPECT_FALSE(answer.layout_title.has_value());
+}
+
+// request_json and request_form_param, appended in 1.2, read request bodies
+// for the 1.2 plugin: values by JSON Pointer with their types, a missing
+// pointer, a body that is not JSON, and a form field.
+TEST(PluginLoader, Abi12PluginReadsJsonAndFormBodies) {
+  harness h({abi_1_2_plugin()});
+  const th::page_entry* echo = h.registry().find_page("POST", "/abi-one-two/echo");
+  ASSERT_NE(echo, nullptr);
+  auto post = [&](std::string content_type, std::string body) {
+    th::page_request req;
+    req.method = "POST";
+    req.path = "/abi-one-two/echo";
+    req.headers = {{"Content-Type", std::move(content_type)}};
+    req.body = std::move(body);
+    th::page_response res;
+    th::call_status s = th::call_page(*echo, req, res);
+    EXPECT_TRUE(s.ok()) << s.message;
+    return res;
+  };
+
+  th::page_response json =
+      post("application/json", R"({"name": "Ada L\u00f6we", "tags": ["a", {"k": 1}], "count": 3})");
+  EXPECT_EQ(json.status, 200);
+  EXPECT_EQ(json.body, "name=Ada L\xC3\xB6we (type " + std::to_string(TRELLIS_JSON_STRING) + ")\n" +
+                           "tags/1={\"k\":1} (type " + std::to_string(TRELLIS_JSON_OBJECT) + ")\n" +
+                           "count=3 (type " + std::to_string(TRELLIS_JSON_NUMBER) + ")\n" + "missing status " +
+                           std::to_string(TRELLIS_NOT_FOUND) + ": no value at JSON pointer '/missing'\n");
+
+  th::page_response broken = post("application/json", "{\"name\": ");
+  EXPECT_EQ(broken.status, 400);
+  EXPECT_THAT(broken.body, ::testing::StartsWith("body status " + std::to_string(TRELLIS_INVALID_ARGUMENT) +
+                                                 ": request body is not JSON: "));
+
+  th::page_response form = post("application/x-www-form-urlencoded", "name=Grace+H%C3%B6pper&x=1");
+  EXPECT_EQ(form.status, 200);
+  EXPECT_EQ(form.body, "form name=Grace H\xC3\xB6pper (type -1)\n");
+}
+
+// The 1.2 plugin's command calls publish, appended in 1.2, through the newer
+// table: an object is accepted with no server running, anything else refused.
+TEST(PluginLoader, Abi12PluginPublishesThroughNewerTable) {
+  harness h({abi_1_2_plugin()});
+  const th::command_entry* cmd = h.registry().find_command("one-two");
+  ASSERT_NE(cmd, nullptr);
+  std::ostringstream out;
+  std::ostringstream err;
+  EXPECT_EQ(th::call_command(*cmd, {}, out, err), 0) << err.str();
+  EXPECT_EQ(out.str(), "publish object: " + std::to_string(TRELLIS_OK) + "\npublish array: " +
+                           std::to_string(TRELLIS_INVALID_ARGUMENT) + "\npublished values must be a JSON object\n");
+  EXPECT_EQ(err.str(), "");
+}
+
 // The 1.0 plugin's page and command run through the current host.
 TEST(PluginLoader, CallsPageAndCommandOfAbi10Plugin) {
   harness h({abi_1_0_plugin()});
