@@ -285,7 +285,7 @@ source_config build_source(const std::string& name, const raw_source& src, const
   };
   const json::value* plugin = src.keys.if_contains("plugin");
   if (plugin == nullptr) {
-    throw config_error{"[sources." + name + "] needs 'plugin', the driver that connects (\"sqlite\" or \"odbc\")"};
+    throw config_error{"[sources." + name + "]" + at("") + " needs 'plugin', the driver that connects (\"sqlite\" or \"odbc\")"};
   }
   if (!plugin->is_string() || plugin->get_string().empty()) {
     throw config_error{prefix + "plugin' must be a driver name such as \"sqlite\"" + at("plugin")};
@@ -382,6 +382,7 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sou
                              ") must start with a letter and hold only letters, digits, '-' and '_'"};
         }
         raw_source& src = sources[name];
+        src.origin[""] = where(v);  // the table itself, for keys that are missing
         for (const auto& [k, node] : *t) {
           const std::string key(k.str());
           if (node.is_table() || node.is_array_of_tables()) {
