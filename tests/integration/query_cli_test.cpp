@@ -371,7 +371,7 @@ TEST_F(QueryCli, BadSourceConfigNamesKeyAndLine) {
       {shop_source + "pool_size = \"four\"\n", {"'sources.shop.pool_size' must be an integer", "line 4"}},
       {shop_source + "query_timeout_ms = 1.5\n", {"'sources.shop.query_timeout_ms' must be an integer", "line 4"}},
       {shop_source + "max_rows = -1\n", {"'sources.shop.max_rows' is -1", "line 4"}},
-      {"[sources.shop]\npath = \"shop.db\"\n", {"[sources.shop] needs 'plugin'"}},
+      {"[sources.shop]\npath = \"shop.db\"\n", {"[sources.shop] (line 1, column 1) needs 'plugin'"}},
       {"[sources.shop]\nplugin = 7\npath = \"shop.db\"\n", {"'sources.shop.plugin' must be a driver name", "line 2"}},
       {shop_source + "[sources.shop.extra]\nx = 1\n", {"'sources.shop.extra' must be a value, not a table", "line 4"}},
       {"[sources.9lives]\nplugin = \"sqlite\"\n", {"source name '9lives'", "line 1"}},

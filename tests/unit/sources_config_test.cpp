@@ -186,7 +186,7 @@ slow_query_ms = 86400000
 // A source without `plugin` is refused, saying which source and what the key is for.
 TEST_F(SourcesConfig, RefusesSourceWithoutPlugin) {
   std::string error = load_error("[sources.shop]\npath = \"/srv/shop.db\"\n");
-  EXPECT_CONTAINS(error, "[sources.shop] needs 'plugin'");
+  EXPECT_CONTAINS(error, "[sources.shop] (line 1, column 1) needs 'plugin'");
   EXPECT_CONTAINS(error, "\"sqlite\" or \"odbc\"");
 }
 
