@@ -14,6 +14,27 @@
 namespace trellis::host {
 namespace json = boost::json;
 
+std::string_view manifest_key(contribution_kind kind) {
+  switch (kind) {
+    case contribution_kind::command: return "commands";
+    case contribution_kind::page: return "pages";
+    case contribution_kind::data_source: return "data_sources";
+    case contribution_kind::visualization: return "visualizations";
+    case contribution_kind::query: return "queries";
+  }
+  return "unknown";
+}
+
+json::object contributions_json(const manifest& m) {
+  json::object contrib;
+  for (const auto& [kind, names] : m.contributions) {
+    json::array a;
+    for (const auto& n : names) a.emplace_back(n);
+    contrib[manifest_key(kind)] = std::move(a);
+  }
+  return contrib;
+}
+
 std::string_view to_string(contribution_kind kind) {
   switch (kind) {
     case contribution_kind::command: return "command";
@@ -154,13 +175,8 @@ manifest parse_object(const json::object& root) {
 
   if (const json::object* contrib = optional_object(root, "contributions")) {
     reject_unknown(*contrib, {"commands", "pages", "data_sources", "visualizations", "queries"}, "contributions");
-    const std::pair<std::string_view, contribution_kind> kinds[] = {
-        {"commands", contribution_kind::command},
-        {"pages", contribution_kind::page},
-        {"data_sources", contribution_kind::data_source},
-        {"visualizations", contribution_kind::visualization},
-        {"queries", contribution_kind::query}};
-    for (auto [key, kind] : kinds) {
+    for (contribution_kind kind : all_contribution_kinds) {
+      const std::string_view key = manifest_key(kind);
       if (const json::value* v = contrib->if_contains(key)) {
         m.contributions[kind] = string_list(*v, "contributions." + std::string(key));
       }
@@ -276,13 +292,7 @@ json::object to_json(const manifest& m) {
   json::object deps;
   for (const auto& [id, range] : m.dependencies) deps[id] = range.text();
   o["dependencies"] = std::move(deps);
-  json::object contrib;
-  for (const auto& [kind, names] : m.contributions) {
-    json::array a;
-    for (const auto& n : names) a.emplace_back(n);
-    contrib[std::string(to_string(kind)) + "s"] = std::move(a);
-  }
-  o["contributions"] = std::move(contrib);
+  o["contributions"] = contributions_json(m);
   json::object perms;
   for (const auto& p : m.permissions) {
     json::array grants;

@@ -167,10 +167,7 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
 // Compares what the manifest declares with what init registered.
 std::string compare_contributions(const manifest& m, const contribution_set& registered) {
   auto actual = registered.declared_names();
-  const contribution_kind kinds[] = {contribution_kind::command, contribution_kind::page,
-                                     contribution_kind::data_source, contribution_kind::visualization,
-                                     contribution_kind::query};
-  for (contribution_kind kind : kinds) {
+  for (contribution_kind kind : all_contribution_kinds) {
     std::vector<std::string> declared;
     if (auto it = m.contributions.find(kind); it != m.contributions.end()) declared = it->second;
     std::vector<std::string> got = actual[kind];
@@ -558,13 +555,7 @@ json::object plugin_host::to_json() const {
       o["version"] = rec.info->version.str();
       o["abi"] = std::to_string(rec.info->abi_major) + "." + std::to_string(rec.info->abi_minor);
       o["description"] = rec.info->description;
-      json::object contrib;
-      for (const auto& [kind, names] : rec.info->contributions) {
-        json::array a;
-        for (const auto& n : names) a.emplace_back(n);
-        contrib[std::string(to_string(kind)) + "s"] = std::move(a);
-      }
-      o["contributions"] = std::move(contrib);
+      o["contributions"] = contributions_json(*rec.info);
     } else {
       o["id"] = nullptr;
       if (rec.abi) o["abi"] = std::to_string(rec.abi->first) + "." + std::to_string(rec.abi->second);

@@ -1,6 +1,7 @@
 #include "trellis/host/sources.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <condition_variable>
 #include <cstring>
 #include <thread>
@@ -34,15 +35,20 @@ std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()) +
 // that no longer calls the connection healthy.
 bool is_connection_error(const call_status& st) { return st.sqlstate.rfind("08", 0) == 0; }
 
-std::string short_value(const trellis_value& v) {
+// "integer 3", "real 38.49", "text 'abc'", "blob of 4 bytes", "NULL".
+std::string describe(const trellis_value& v) {
   switch (v.type) {
-    case TRELLIS_VALUE_INT64: return std::to_string(v.as.i64);
-    case TRELLIS_VALUE_DOUBLE: return std::to_string(v.as.f64);
+    case TRELLIS_VALUE_INT64: return "integer " + std::to_string(v.as.i64);
+    case TRELLIS_VALUE_DOUBLE: {
+      char buf[32];
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.as.f64);
+      return "real " + std::string(buf, end);
+    }
     case TRELLIS_VALUE_TEXT: {
       std::string_view t = view(v.as.bytes);
-      return "'" + std::string(t.substr(0, 40)) + (t.size() > 40 ? "...'" : "'");
+      return "text '" + std::string(t.substr(0, 40)) + (t.size() > 40 ? "...'" : "'");
     }
-    case TRELLIS_VALUE_BLOB: return std::to_string(v.as.bytes.size) + " bytes";
+    case TRELLIS_VALUE_BLOB: return "blob of " + std::to_string(v.as.bytes.size) + " bytes";
     default: return "NULL";
   }
 }
@@ -510,7 +516,7 @@ query_status data_sources::run(const query_entry& query, const param_list& param
           mismatch = {TRELLIS_ERROR,
                       where + ": column '" + spec.name + "' of row " + std::to_string(row_base + r + 1) +
                           " should be " + std::string(type_name(spec.type)) + (spec.optional ? " or NULL" : "") +
-                          " but is " + std::string(type_name(v.type)) + " " + short_value(v),
+                          " but is " + describe(v),
                       {}};
           return TRELLIS_CANCELLED;
         }

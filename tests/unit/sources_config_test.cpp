@@ -465,3 +465,27 @@ TEST_F(SourcesConfig, ConfiguredSourceReplacesDemo) {
   EXPECT_FALSE(mine.built_in);
   EXPECT_EQ(json::value(mine.settings), json::parse(R"({"path": "/srv/mine.db"})"));
 }
+
+// A password written into the file itself is refused: it belongs in the
+// environment or a file only the service reads.
+TEST_F(SourcesConfig, RefusesLiteralPasswords) {
+  EXPECT_CONTAINS(load_error("[sources.dw]\nplugin = \"odbc\"\ndsn = \"dw\"\npassword = \"hunter2\"\n"),
+                  "'sources.dw.password' must be a secret reference, env:NAME or file:/path, not the password itself "
+                  "(line 4, column 12)");
+  EXPECT_CONTAINS(load_error("[sources.dw]\nplugin = \"odbc\"\nconnection_string = \"Driver=X;Uid=a;PWD=hunter2\"\n"),
+                  "'sources.dw.connection_string' holds a password");
+  EXPECT_CONTAINS(load_error("[sources.dw]\nplugin = \"odbc\"\nconnection_string = \"Driver=X; Password=hunter2\"\n"),
+                  "'sources.dw.connection_string' holds a password");
+  // Words that merely contain the key are no password.
+  source_config s = source("[sources.dw]\nplugin = \"odbc\"\nconnection_string = \"Driver=X;OldPwd=1\"\n");
+  EXPECT_EQ(s.settings.at("connection_string"), json::value("Driver=X;OldPwd=1"));
+}
+
+// Passwords and connection strings are never shown, whatever their origin.
+TEST_F(SourcesConfig, PasswordsAndConnectionStringsAreAlwaysSecret) {
+  vars = {{"TRELLIS_SOURCES_DW_PASSWORD", "hunter2"}};
+  source_config s = source(
+      "[sources.dw]\nplugin = \"odbc\"\nconnection_string = \"Driver=X;Server=db\"\npassword = \"env:UNUSED\"\n");
+  EXPECT_EQ(s.settings.at("password"), json::value("hunter2"));
+  EXPECT_EQ(s.secret_keys, (std::vector<std::string>{"connection_string", "password"}));
+}

@@ -18,6 +18,9 @@ namespace trellis::host {
 /// The four contribution kinds, in the order the host lists them, and the
 /// named queries (repository functions) a plugin declares.
 enum class contribution_kind { command, page, data_source, visualization, query };
+inline constexpr contribution_kind all_contribution_kinds[] = {contribution_kind::command, contribution_kind::page,
+                                                               contribution_kind::data_source,
+                                                               contribution_kind::visualization, contribution_kind::query};
 std::string_view to_string(contribution_kind kind);
 
 /// One typed key of a plugin's configuration schema.
@@ -78,6 +81,11 @@ bool config_value_has_type(const boost::json::value& v, std::string_view type);
 /// Whether `id` names one of the host's own top-level routes (api, static,
 /// ws, healthz, readyz, metrics, login, logout, trellis), which plugins cannot take.
 bool is_reserved_plugin_id(std::string_view id);
+
+/// The key of a contribution kind in the manifest's "contributions" ("commands", "queries", ...).
+std::string_view manifest_key(contribution_kind kind);
+/// The "contributions" object: manifest key -> declared names.
+boost::json::object contributions_json(const manifest& m);
 
 /// The manifest as a JSON object (for --json output and the HTTP API).
 boost::json::object to_json(const manifest& m);
