@@ -647,6 +647,13 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       }
     }
     ensure_demo_database(effective, *logger);
+    // Connect to each source once, so a typo in its settings shows at startup
+    // rather than at its first query. Not fatal: a database may come later.
+    for (const auto& s : host.sources().list()) {
+      if (call_status st = host.sources().health(s.name); !st.ok()) {
+        logger->warn("source '{}' is not usable yet: {}", s.name, st.message);
+      }
+    }
     int code = serve_http(host, effective, out, *logger);
     host.shutdown();
     logger->info("all plugins shut down");
@@ -662,13 +669,6 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       if (a.kind == TRELLIS_ARG_FLAG) {
         if (values.flags[a.name] > 0) v = {"true"};
       } else if (a.kind == TRELLIS_ARG_POSITIONAL && !a.multiple) {
-    // Connect to each source once, so a typo in its settings shows at startup
-    // rather than at its first query. Not fatal: a database may come later.
-    for (const auto& s : host.sources().list()) {
-      if (call_status st = host.sources().health(s.name); !st.ok()) {
-        logger->warn("source '{}' is not usable yet: {}", s.name, st.message);
-      }
-    }
         if (values.options[a.name]->count() > 0) v = {values.single[a.name]};
       } else {
         v = values.lists[a.name];

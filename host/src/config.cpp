@@ -265,8 +265,27 @@ void apply_source_env(const std::string& name, raw_source& src, const env_lookup
   }
 }
 
+bool is_reference(std::string_view text) { return text.rfind("env:", 0) == 0 || text.rfind("file:", 0) == 0; }
+
+// PWD=... or Password=... in an ODBC connection string.
+bool holds_password(std::string_view conn) {
+  std::string lower(conn);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  for (std::string_view key : {"pwd=", "password="}) {
+    for (std::size_t at = lower.find(key); at != std::string::npos; at = lower.find(key, at + 1)) {
+      if (at == 0 || lower[at - 1] == ';' || lower[at - 1] == ' ') return true;
+    }
+  }
+  return false;
+}
+
 source_config build_source(const std::string& name, const raw_source& src, const env_lookup& env) {
   source_config out;
+  // Keys as written in the file (not from the environment, where secrets belong).
+  auto from_file = [&](const std::string& key) {
+    auto it = src.origin.find(key);
+    return it != src.origin.end() && it->second.rfind("line ", 0) == 0;
+  };
   out.name = name;
   auto at = [&](const std::string& key) {
     auto it = src.origin.find(key);
@@ -300,27 +319,19 @@ source_config build_source(const std::string& name, const raw_source& src, const
   for (const auto& kv : src.keys) {
     const std::string key(kv.key());
     if (std::find(source_host_keys.begin(), source_host_keys.end(), key) != source_host_keys.end()) continue;
-bool is_reference(std::string_view text) { return text.rfind("env:", 0) == 0 || text.rfind("file:", 0) == 0; }
-
-// PWD=... or Password=... in an ODBC connection string.
-bool holds_password(std::string_view conn) {
-  std::string lower(conn);
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  for (std::string_view key : {"pwd=", "password="}) {
-    for (std::size_t at = lower.find(key); at != std::string::npos; at = lower.find(key, at + 1)) {
-      if (at == 0 || lower[at - 1] == ';' || lower[at - 1] == ' ') return true;
-    }
-  }
-  return false;
-}
-
     json::value value = kv.value();
+    if (value.is_string() && !is_reference(value.get_string()) && from_file(key)) {
+      // A password written into trellis.toml ends up in backups and
+      // repositories; the environment is where a deployer keeps it.
+      if (key == "password") {
+        throw config_error{prefix + key + "' must be a secret reference, env:NAME or file:/path, not the password itself" + at(key)};
+      }
+      if (key == "connection_string" && holds_password(value.get_string())) {
+        throw config_error{prefix + key + "' holds a password; give the password as password = \"env:NAME\", or the whole "
+                           "connection string as env:NAME or file:/path" + at(key)};
+      }
+    }
     // Values written env:NAME or file:/path are secret references: the
-  // Keys as written in the file (not from the environment, where secrets belong).
-  auto from_file = [&](const std::string& key) {
-    auto it = src.origin.find(key);
-    return it != src.origin.end() && it->second.rfind("line ", 0) == 0;
-  };
     // driver gets what they point at; listings show them redacted.
     if (value.is_string()) {
       std::string_view text = value.get_string();
@@ -331,6 +342,11 @@ bool holds_password(std::string_view conn) {
         value = *secret;
         out.secret_keys.push_back(key);
       }
+    }
+    // Whatever their origin, these are never shown.
+    if ((key == "password" || key == "connection_string") &&
+        std::find(out.secret_keys.begin(), out.secret_keys.end(), key) == out.secret_keys.end()) {
+      out.secret_keys.push_back(key);
     }
     out.settings[key] = std::move(value);
   }
@@ -355,17 +371,6 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sou
         std::string key(k.str());
         if (key == "dirs") {
           for (auto& d : string_array(v, "plugins.dirs")) {
-    if (value.is_string() && !is_reference(value.get_string()) && from_file(key)) {
-      // A password written into trellis.toml ends up in backups and
-      // repositories; the environment is where a deployer keeps it.
-      if (key == "password") {
-        throw config_error{prefix + key + "' must be a secret reference, env:NAME or file:/path, not the password itself" + at(key)};
-      }
-      if (key == "connection_string" && holds_password(value.get_string())) {
-        throw config_error{prefix + key + "' holds a password; give the password as password = \"env:NAME\", or the whole "
-                           "connection string as env:NAME or file:/path" + at(key)};
-      }
-    }
             std::filesystem::path p(d);
             cfg.plugin_dirs.push_back(p.is_relative() ? file.parent_path() / p : p);
           }
@@ -378,11 +383,6 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sou
     } else if (section == "logging") {
       for (const auto& [k, v] : *table) {
         std::string key(k.str());
-    // Whatever their origin, these are never shown.
-    if ((key == "password" || key == "connection_string") &&
-        std::find(out.secret_keys.begin(), out.secret_keys.end(), key) == out.secret_keys.end()) {
-      out.secret_keys.push_back(key);
-    }
         if (key != "level") throw config_error{"unknown key 'logging." + key + "' (" + where(v) + "); known: level"};
         auto level = v.value<std::string>();
         if (!level) throw config_error{"'logging.level' must be a string (" + where(v) + ")"};
