@@ -16,9 +16,10 @@ $(BUILD_DIR)/build.ninja:
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# Builds and starts the server on the bundled plugins.
+# Builds and starts the server on the bundled plugins, opening on the
+# product-analytics example app (its trellis.toml sets [server] home).
 run: build
-	$(BUILD_DIR)/bin/trellis serve
+	$(BUILD_DIR)/bin/trellis --config examples/product-analytics/trellis.toml serve
 
 # Builds and runs every test.
 test: build
