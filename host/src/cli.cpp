@@ -24,6 +24,7 @@
 #include "trellis/host/config.hpp"
 #include "trellis/host/demo_data.hpp"
 #include "trellis/host/http_server.hpp"
+#include "trellis/host/metrics.hpp"
 #include "trellis/host/plugin_host.hpp"
 #include "trellis/host/web_app.hpp"
 
@@ -280,9 +281,23 @@ int serve_http(plugin_host& host, const host_config& config, std::ostream& out, 
     log.warn("no plugin provides pages; only /healthz, /readyz and /api/v1 answer");
   }
   web_app app(host, web_options{config.home});
-  http_server server(config.server, app.handler(), app.websocket(), host.logger_ptr());
+  server_options options = config.server;
+  default_metrics().set_enabled(config.metrics.enabled);
+  if (config.metrics.enabled) options.observer = http_metrics_observer();
+  http_server server(options, app.handler(), app.websocket(), host.logger_ptr());
+  std::optional<metrics_server> metrics;
+  if (!config.metrics.listen.empty() && !config.metrics.enabled) {
+    log.warn("[metrics] listen is set but metrics are off ([metrics] enabled = false); no metrics listener");
+  } else if (!config.metrics.listen.empty()) {
+    metrics.emplace(host, config.metrics.listener, host.logger_ptr());
+  }
   try {
     server.start();
+    if (metrics) {
+      metrics->start();
+      const std::string& a = config.metrics.listener.address;
+      log.info("metrics on http://{}:{}/metrics", a.find(':') != std::string::npos ? "[" + a + "]" : a, metrics->port());
+    }
   } catch (const std::exception& e) {
     log.error("{}", e.what());
     return 1;
@@ -321,6 +336,7 @@ int serve_http(plugin_host& host, const host_config& config, std::ostream& out, 
   log.info("listening on http://{}:{}/ with {} I/O thread(s)", host_part, server.port(),
            config.server.threads != 0 ? config.server.threads : std::max(1u, std::thread::hardware_concurrency()));
   server.run();
+  if (metrics) metrics->stop();
   host.set_publisher(nullptr);  // the app goes away with this function
   control.stop();
   control_thread.join();

@@ -213,6 +213,41 @@ const server_key* find_server_key(std::string_view name) {
   return nullptr;
 }
 
+// The [metrics] keys, like the [server] ones: each puts its value into cfg.
+struct metrics_key {
+  std::string_view name;
+  bool boolean;  // else string
+  std::string (*apply)(host_config& cfg, const std::string& text, bool flag);
+};
+
+const metrics_key metrics_keys[] = {
+    {"enabled", true,
+     [](host_config& c, const std::string&, bool b) -> std::string {
+       c.metrics.enabled = b;
+       return {};
+     }},
+    {"listen", false,
+     [](host_config& c, const std::string& t, bool) -> std::string {
+       c.metrics.listen.clear();
+       if (t.empty()) return {};  // no separate listener
+       if (std::string error = parse_listen(t, c.metrics.listener); !error.empty()) return error;
+       c.metrics.listen = t;
+       return {};
+     }},
+    {"on_main_listener", true,
+     [](host_config& c, const std::string&, bool b) -> std::string {
+       c.metrics.on_main_listener = b;
+       return {};
+     }},
+};
+
+const metrics_key* find_metrics_key(std::string_view name) {
+  for (const auto& k : metrics_keys) {
+    if (k.name == name) return &k;
+  }
+  return nullptr;
+}
+
 // A [sources.NAME] table as written, with where each key came from (a line
 // in the file, or an environment variable), before it is checked.
 struct raw_source {
@@ -408,6 +443,25 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sou
         }
         if (!error.empty()) throw config_error{"'server." + key + "' " + error + " (" + where(v) + ")"};
       }
+    } else if (section == "metrics") {
+      for (const auto& [k, v] : *table) {
+        std::string key(k.str());
+        const metrics_key* mk = find_metrics_key(key);
+        if (mk == nullptr) {
+          throw config_error{"unknown key 'metrics." + key + "' (" + where(v) + "); known: enabled, listen, on_main_listener"};
+        }
+        std::string error;
+        if (mk->boolean) {
+          auto b = v.value<bool>();
+          if (!b || !v.is_boolean()) throw config_error{"'metrics." + key + "' must be true or false (" + where(v) + ")"};
+          error = mk->apply(cfg, {}, *b);
+        } else {
+          auto t = v.value<std::string>();
+          if (!t || !v.is_string()) throw config_error{"'metrics." + key + "' must be a string (" + where(v) + ")"};
+          error = mk->apply(cfg, *t, false);
+        }
+        if (!error.empty()) throw config_error{"'metrics." + key + "': " + error + " (" + where(v) + ")"};
+      }
     } else if (section == "sources") {
       for (const auto& [id, v] : *table) {
         const std::string name(id.str());
@@ -436,7 +490,7 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sou
       }
     } else {
       throw config_error{"unknown section [" + section + "] (" + where(section_node) +
-                         "); known: [server], [plugins], [logging], [sources.<name>], [plugin.<id>]"};
+                         "); known: [server], [plugins], [logging], [sources.<name>], [plugin.<id>], [metrics]"};
     }
   }
 }
@@ -483,6 +537,15 @@ config_result load_config(const std::optional<std::filesystem::path>& file, cons
         error = sk.apply(cfg, *v, 0);
       }
       if (!error.empty()) throw config_error{var + " is '" + *v + "': " + error};
+    }
+    for (const auto& mk : metrics_keys) {
+      const std::string var = env_var_name("metrics", mk.name);
+      auto v = env(var);
+      if (!v) continue;
+      if (mk.boolean && *v != "true" && *v != "false") throw config_error{var + " is '" + *v + "'; use true or false"};
+      if (std::string error = mk.apply(cfg, *v, *v == "true"); !error.empty()) {
+        throw config_error{var + " is '" + *v + "': " + error};
+      }
     }
     if (auto v = env("TRELLIS_LOGGING_LEVEL")) {
       check_log_level(*v, "TRELLIS_LOGGING_LEVEL");

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 #include <exception>
@@ -18,6 +20,7 @@
 #include <spdlog/spdlog.h>
 #include <trellis/sql.hpp>
 
+#include "trellis/host/metrics.hpp"
 #include "trellis/host/plugin_host.hpp"
 #include "trellis/host/text.hpp"
 #include "trellis/host/viz.hpp"
@@ -937,6 +940,106 @@ trellis_status response_add_asset(trellis_response res, trellis_str asset_path) 
   });
 }
 
+// -- 1.3: metrics ---------------------------------------------------------------------
+
+trellis_status register_metric(trellis_host host, const trellis_metric_desc* raw, trellis_metric* out_metric) {
+  if (auto s = staging_check(host, raw, "metric"); s != TRELLIS_OK) return s;
+  if (out_metric == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "register_metric: out_metric is NULL");
+  return guarded([&] {
+    const trellis_metric_desc d = read_desc(raw);
+    const std::string name(view(d.name));
+    if (name.empty()) return missing(host, "metric", "name");
+    if (view(d.help).empty()) return missing(host, "metric", "help");
+    const std::string where = "metric '" + name + "'";
+    const bool name_ok = name.size() <= 64 && name.front() >= 'a' && name.front() <= 'z' &&
+                         std::all_of(name.begin(), name.end(), [](char c) {
+                           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                         });
+    if (!name_ok) {
+      return fail(TRELLIS_INVALID_ARGUMENT,
+                  where + ": use lowercase letters, digits and '_', starting with a letter, at most 64 characters");
+    }
+    if (d.kind != TRELLIS_METRIC_COUNTER && d.kind != TRELLIS_METRIC_GAUGE && d.kind != TRELLIS_METRIC_HISTOGRAM) {
+      return fail(TRELLIS_INVALID_ARGUMENT, where + ": unknown kind " + std::to_string(d.kind) +
+                                                " (use TRELLIS_METRIC_COUNTER, _GAUGE or _HISTOGRAM)");
+    }
+    if (d.bucket_count > 0 && d.buckets == nullptr) {
+      return fail(TRELLIS_INVALID_ARGUMENT, where + ": buckets is NULL but bucket_count is not 0");
+    }
+    if (d.bucket_count > 0 && d.kind != TRELLIS_METRIC_HISTOGRAM) {
+      return fail(TRELLIS_INVALID_ARGUMENT, where + ": only histograms have buckets");
+    }
+    if (d.bucket_count > 256) return fail(TRELLIS_INVALID_ARGUMENT, where + ": more than 256 buckets");
+    if (d.kind != TRELLIS_METRIC_COUNTER && name.ends_with("_total")) {
+      return fail(TRELLIS_INVALID_ARGUMENT, where + ": only counters end in '_total'");
+    }
+    std::string full = "trellis_plugin_" + host->plugin_id + "_" + name;
+    std::replace(full.begin(), full.end(), '-', '_');
+    if (d.kind == TRELLIS_METRIC_COUNTER && !name.ends_with("_total")) full += "_total";
+    std::vector<double> bounds(d.buckets, d.buckets + d.bucket_count);
+    const std::string help(view(d.help));
+    metric_registry& registry = default_metrics();
+    metric_family* family = nullptr;
+    try {
+      switch (d.kind) {
+        case TRELLIS_METRIC_COUNTER: family = &registry.counter(full, help, {}, host->plugin_id); break;
+        case TRELLIS_METRIC_GAUGE: family = &registry.gauge(full, help, {}, host->plugin_id); break;
+        default: family = &registry.histogram(full, help, {}, std::move(bounds), host->plugin_id); break;
+      }
+    } catch (const metric_name_taken& e) {
+      return fail(TRELLIS_ERROR, e.what());
+    } catch (const std::invalid_argument& e) {
+      return fail(TRELLIS_INVALID_ARGUMENT, e.what());
+    }
+    *out_metric = family->handle();
+    return TRELLIS_OK;
+  });
+}
+
+// Updates: no lock and no allocation unless they fail.
+trellis_status metric_check(trellis_metric metric, double value, std::string_view op) {
+  if (metric == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, std::string(op) + ": metric is NULL");
+  if (!std::isfinite(value)) {
+    return fail(TRELLIS_INVALID_ARGUMENT, std::string(op) + " on '" + metric->name + "': the value is not finite");
+  }
+  return TRELLIS_OK;
+}
+
+trellis_status wrong_kind(trellis_metric metric, std::string_view op, std::string_view use) {
+  return fail(TRELLIS_INVALID_ARGUMENT, std::string(op) + " on '" + metric->name + "': it is a " +
+                                            std::string(to_string(metric->type)) + "; use " + std::string(use));
+}
+
+trellis_status metric_add(trellis_metric metric, double value) {
+  if (auto s = metric_check(metric, value, "metric_add"); s != TRELLIS_OK) return s;
+  if (metric->type == metric_type::histogram) return wrong_kind(metric, "metric_add", "metric_observe");
+  if (metric->type == metric_type::counter && value < 0) {
+    return fail(TRELLIS_INVALID_ARGUMENT, "metric_add on '" + metric->name + "': a counter only goes up (value " +
+                                              std::to_string(value) + ")");
+  }
+  metric->value->add(value);
+  return TRELLIS_OK;
+}
+
+trellis_status metric_set(trellis_metric metric, double value) {
+  if (auto s = metric_check(metric, value, "metric_set"); s != TRELLIS_OK) return s;
+  if (metric->type != metric_type::gauge) {
+    return wrong_kind(metric, "metric_set", metric->type == metric_type::counter ? "metric_add" : "metric_observe");
+  }
+  metric->value->set(value);
+  return TRELLIS_OK;
+}
+
+trellis_status metric_observe(trellis_metric metric, double value) {
+  if (auto s = metric_check(metric, value, "metric_observe"); s != TRELLIS_OK) return s;
+  if (metric->type != metric_type::histogram) {
+    return wrong_kind(metric, "metric_observe",
+                      metric->type == metric_type::counter ? "metric_add" : "metric_set or metric_add");
+  }
+  metric->histogram->observe(value);
+  return TRELLIS_OK;
+}
+
 trellis_host_api make_api() {
   trellis_host_api api{};
   api.struct_size = sizeof api;
@@ -984,6 +1087,10 @@ trellis_host_api make_api() {
   api.render_require = &render_require;
   api.render = &render;
   api.response_add_asset = &response_add_asset;
+  api.register_metric = &register_metric;
+  api.metric_add = &metric_add;
+  api.metric_set = &metric_set;
+  api.metric_observe = &metric_observe;
   return api;
 }
 
@@ -1025,9 +1132,32 @@ call_status body_producer::next(std::string& chunk, bool& done) const {
   return result;
 }
 
+namespace {
+
+// Times a call into a plugin for the metrics, unless they are off.
+class call_timer {
+ public:
+  call_timer(std::string_view plugin, plugin_call_kind kind) noexcept
+      : plugin_(plugin), kind_(kind), on_(default_metrics().enabled()) {
+    if (on_) started_ = std::chrono::steady_clock::now();
+  }
+  void done(bool ok) const noexcept {
+    if (on_) record_plugin_call(plugin_, kind_, ok, std::chrono::steady_clock::now() - started_);
+  }
+
+ private:
+  std::string_view plugin_;
+  plugin_call_kind kind_;
+  bool on_;
+  std::chrono::steady_clock::time_point started_{};
+};
+
+}  // namespace
+
 call_status call_page(const page_entry& page, const page_request& request, page_response& response) {
   renderings.clear();  // what render() handed to the previous handler on this thread
   rendering_assets.clear();
+  const call_timer timer(page.plugin_id, page.method == "EVENT" ? plugin_call_kind::event : plugin_call_kind::page);
   call_status result;
   trellis_error_s err{&result};
   trellis_request_s req;
@@ -1041,6 +1171,7 @@ call_status call_page(const page_entry& page, const page_request& request, page_
     result.status = TRELLIS_ERROR;
     result.message = "exception escaped the page handler across the ABI";
   }
+  timer.done(result.ok());
   if (!result.ok() && result.message.empty()) result.message = "handler returned status " + std::to_string(result.status);
   return result;
 }
@@ -1053,12 +1184,14 @@ int call_command(const command_entry& command, const command_args& args, std::os
   trellis_error_s error{&result};
   trellis_command_ctx_s ctx{&command, &args, &out, &err};
   int32_t exit_code = 0;
+  const call_timer timer(command.plugin_id, plugin_call_kind::command);
   try {
     result.status = command.run(command.cb.user_data, &ctx, &exit_code, &error);
   } catch (...) {
     result.status = TRELLIS_ERROR;
     result.message = "exception escaped the command across the ABI";
   }
+  timer.done(result.ok());
   out.flush();
   if (result.ok()) return exit_code;
   std::string message = result.message.empty() ? "failed with status " + std::to_string(result.status) : result.message;
@@ -1075,12 +1208,14 @@ call_status call_render(const visualization_entry& viz, const trellis_dataset& d
   call_status result;
   trellis_error_s err{&result};
   trellis_render_out_s target{&out};
+  const call_timer timer(viz.plugin_id, plugin_call_kind::render);
   try {
     result.status = viz.render(viz.cb.user_data, &data, str(options_json), &target, &err);
   } catch (...) {
     result.status = TRELLIS_ERROR;
     result.message = "exception escaped the visualization across the ABI";
   }
+  timer.done(result.ok() && !out.mime_type.empty());
   if (!result.ok() && result.message.empty()) {
     result.message = "visualization '" + viz.name + "' returned status " + std::to_string(result.status);
   }

@@ -288,6 +288,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     if (!ec) remote_ = ep.address().to_string();
   }
   ~http_session() override {
+    observe_end(false);
     if (tracked_ != 0) srv_->untrack(tracked_);
     --srv_->stats.connections_open;
   }
@@ -320,6 +321,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   }
 
   void on_header(boost::system::error_code ec, std::size_t) {
+    if (srv_->opt.observer) started_ = std::chrono::steady_clock::now();
     if (ec == http::error::header_limit) return fail_fast(431, "Request Header Fields Too Large");
     // Beast checks Content-Length against the body limit with the headers.
     if (ec == http::error::body_limit) return fail_fast(413, "Payload Too Large");
@@ -375,6 +377,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     http_request request = to_request(req);
     http_response response;
     ++srv_->stats.requests;
+    observe_start(request.method);
     if (!request_ok_) {
       response.status = 400;
       response.set("Content-Type", "text/plain; charset=utf-8");
@@ -421,7 +424,9 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   // buffer sequence (fields, body, prefix and suffix views) for every write;
   // that walk cost more than the rest of the request together.
   void write(http_request request, http_response response, bool keep_alive) {
+    if (!response.route.empty()) route_ = response.route;
     if (response.deferred) return defer(std::move(request), std::move(response.deferred), keep_alive);
+    status_ = response.status;
     if (response.stream) return write_stream(std::move(request), std::move(response), keep_alive);
     keep_alive = keep_alive && !srv_->stopping && !close_after_;
     const auto status = static_cast<unsigned>(response.status);
@@ -455,8 +460,10 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     out_ += "\r\n";
     if (!bodiless && request.method != "HEAD") out_ += response.body;
     stream_.expires_after(srv_->opt.body_timeout);
-    net::async_write(stream_, net::buffer(out_), [self = shared_from_this(), keep_alive](boost::system::error_code ec, std::size_t) {
+    net::async_write(stream_, net::buffer(out_), [self = shared_from_this(), keep_alive](boost::system::error_code ec, std::size_t n) {
       self->busy_ = false;
+      self->bytes_ += n;
+      self->observe_end(!ec);
       if (ec || !keep_alive) return self->close();
       self->do_read();
     });
@@ -525,9 +532,13 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
         stream_, *sr,
         [self = shared_from_this(), head, sr, source = std::move(response.stream), wait = std::move(response.wait),
          keep_alive, head_only,
-         id = std::move(request.request_id)](boost::system::error_code ec, std::size_t) mutable {
+         id = std::move(request.request_id)](boost::system::error_code ec, std::size_t n) mutable {
+          self->bytes_ += n;
           if (ec) return self->close();
-          if (head_only) return self->finish_exchange(keep_alive);
+          if (head_only) {
+            self->observe_end(true);
+            return self->finish_exchange(keep_alive);
+          }
           self->send_chunk(std::make_shared<streamed_body>(std::move(source), std::move(wait)), keep_alive, std::move(id));
         });
   }
@@ -567,7 +578,8 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     }
     net::async_write(stream_, http::make_chunk(net::buffer(*chunk)),
                      [self = shared_from_this(), chunk, source, keep_alive, done, id](boost::system::error_code ec,
-                                                                                       std::size_t) mutable {
+                                                                                       std::size_t n) mutable {
+                       self->bytes_ += n;
                        if (ec) return self->close();
                        if (done) return self->send_last_chunk(keep_alive);
                        self->send_chunk(std::move(source), keep_alive, std::move(id));
@@ -576,8 +588,10 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
 
   void send_last_chunk(bool keep_alive) {
     auto last = std::make_shared<decltype(http::make_chunk_last())>(http::make_chunk_last());
-    net::async_write(stream_, *last, [self = shared_from_this(), last, keep_alive](boost::system::error_code ec, std::size_t) {
+    net::async_write(stream_, *last, [self = shared_from_this(), last, keep_alive](boost::system::error_code ec, std::size_t n) {
+      self->bytes_ += n;
       if (ec) return self->close();
+      self->observe_end(true);
       self->finish_exchange(keep_alive);
     });
   }
@@ -595,6 +609,8 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     close_after_ = true;
     http_request request;
     request.request_id = new_request_id();
+    if (parser_ && parser_->is_header_done()) request.method = std::string(parser_->get().method_string());
+    observe_start(request.method);
     http_response response;
     response.status = status;
     response.set("Content-Type", "text/plain; charset=utf-8");
@@ -603,7 +619,26 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     write(std::move(request), std::move(response), false);
   }
 
+  // The observer hears of each request twice: when its response is about to
+  // be produced, and once when it is over (last byte written, or not).
+  void observe_start(std::string_view method) {
+    if (!srv_->opt.observer) return;
+    observing_ = true;
+    method_ = method;
+    route_ = {};
+    status_ = 0;
+    bytes_ = 0;
+    srv_->opt.observer->request_started();
+  }
+  void observe_end(bool complete) {
+    if (!observing_) return;
+    observing_ = false;
+    srv_->opt.observer->request_finished(
+        {method_, route_, status_, bytes_, std::chrono::steady_clock::now() - started_, complete});
+  }
+
   void close() {
+    observe_end(false);
     boost::system::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream_.close();
@@ -620,6 +655,13 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   bool busy_ = false;
   bool close_after_ = false;
   bool request_ok_ = true;
+  // The request being measured for the observer.
+  std::chrono::steady_clock::time_point started_{};
+  std::string method_;
+  std::string_view route_;
+  int status_ = 0;
+  std::uint64_t bytes_ = 0;
+  bool observing_ = false;
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -16,6 +17,7 @@
 
 #include "trellis/host/calls.hpp"
 #include "trellis/host/data_api.hpp"
+#include "trellis/host/metrics.hpp"
 #include "trellis/host/plugin_host.hpp"
 #include "trellis/host/router.hpp"
 #include "trellis/host/text.hpp"
@@ -117,12 +119,38 @@ unsigned query_workers(const plugin_host& host) {
   return static_cast<unsigned>(std::clamp<std::size_t>(connections, 2, 64));
 }
 
+// The route label of an API path, for metrics: its pattern, never the path
+// itself, so a name in the path does not make a series of its own.
+std::string_view api_route(std::string_view path) {
+  std::vector<std::string_view> parts;  // after "/api/v1/"
+  for (std::size_t start = 8; start <= path.size();) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    parts.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  if (parts.size() == 1 && parts[0] == "sources") return "/api/v1/sources";
+  if (parts.size() == 3 && parts[0] == "sources" && parts[2] == "schema") return "/api/v1/sources/{name}/schema";
+  if (parts.size() == 3 && parts[0] == "sources" && parts[2] == "query") return "/api/v1/sources/{name}/query";
+  if (parts.size() == 3 && parts[0] == "queries") return "/api/v1/queries/{plugin}/{query}";
+  if (parts.size() == 2 && parts[0] == "viz" && parts[1] == "types") return "/api/v1/viz/types";
+  if (parts.size() == 2 && parts[0] == "viz") return "/api/v1/viz/{type}";
+  return {};
+}
+
+// A plugin page with its route label for metrics ("/<plugin-id>/items/{id}").
+struct page_route {
+  const page_entry* page;
+  std::string label;
+};
+
 }  // namespace
 
 struct web_app::impl {
   const plugin_host& plugins;
   web_options options;
-  router<const page_entry*> routes;
+  router<page_route> routes;
+  std::map<std::string, std::string, std::less<>> asset_routes;  // plugin id -> "/<plugin-id>/static/*"
   std::unordered_map<std::string, const page_entry*> events;  // "plugin-id/name"
   std::vector<menu_item> menu;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
@@ -139,7 +167,8 @@ struct web_app::impl {
         events.emplace(page.plugin_id + page.path, &page);  // "plugin-id/name"
         continue;
       }
-      if (!routes.add(page.method, page.mounted_path(), &page)) {
+      asset_routes.emplace(page.plugin_id, "/" + page.plugin_id + "/static/*");
+      if (!routes.add(page.method, page.mounted_path(), page_route{&page, page.mounted_path()})) {
         // register_page refuses ambiguous routes, so this is a host bug.
         plugins.logger().error("route {} {} of plugin '{}' shadows another route", page.method,
                                page.mounted_path(), page.plugin_id);
@@ -153,6 +182,9 @@ struct web_app::impl {
     std::sort(menu.begin(), menu.end(), [](const menu_item& a, const menu_item& b) {
       return std::tie(a.order, a.title) < std::tie(b.order, b.title);
     });
+    for (const auto& [key, asset] : plugins.contributions().all().assets) {
+      asset_routes.emplace(asset.plugin_id, "/" + asset.plugin_id + "/static/*");
+    }
   }
 
   // Whether a page's asset request names something this host serves.
@@ -203,7 +235,9 @@ struct web_app::impl {
 
   void error_page(const http_request& req, http_response& res, int status, std::string_view title,
                   std::string_view detail, std::string_view json_detail = {}) const {
+    const std::string_view route = res.route;  // the route that failed still answered
     res = {};
+    res.route = route;
     res.status = status;
     if (wants_html(req)) {
       res.set("Content-Type", "text/html; charset=utf-8");
@@ -253,6 +287,7 @@ struct web_app::impl {
     std::size_t slash = path.find('/', 1);
     if (slash == std::string_view::npos || path.substr(slash, 8) != "/static/") return false;
     std::string_view id = path.substr(1, slash - 1);
+    if (auto label = asset_routes.find(id); label != asset_routes.end()) res.route = label->second;
     auto name = pct_decode(path.substr(slash + 8));
     const asset_entry* a = name ? plugins.contributions().find_asset(id, *name) : nullptr;
     if (a == nullptr) {
@@ -341,37 +376,72 @@ struct web_app::impl {
     }
   }
 
+  // /metrics on the main listener: only when the configuration asks, since
+  // this listener has no authentication yet.
+  void metrics(const http_request& req, http_response& res) const {
+    const metrics_config& m = plugins.config().metrics;
+    if (m.enabled && m.on_main_listener) return serve_metrics(plugins, req, res);
+    error_page(req, res, 404, "Not found",
+               !m.enabled ? "Metrics are off ([metrics] enabled = false)."
+                          : "Metrics are not served on this listener, which has no authentication yet. Set [metrics] "
+                            "listen = \"127.0.0.1:9464\" for a separate listener, or [metrics] on_main_listener = "
+                            "true (see docs/operations.md).");
+  }
+
   void handle(const http_request& req, http_response& res) const {
     const std::string& path = req.path;
     const bool get = req.method == "GET" || req.method == "HEAD";
-    if (path == "/" && get) return home(req, res);
+    if (path == "/" && get) {
+      res.route = "/";
+      return home(req, res);
+    }
     if (path == "/healthz" && get) {
+      res.route = "/healthz";
       res.set("Content-Type", "text/plain; charset=utf-8");
       res.set("Cache-Control", "no-store");
       res.body = "ok\n";
       return;
     }
-    if (path == "/readyz" && get) return ready(req, res);
-    if (path == "/favicon.ico" && get) return host_asset(req, res, "favicon.svg");
+    if (path == "/metrics") {
+      res.route = "/metrics";
+      return metrics(req, res);
+    }
+    if (path == "/readyz" && get) {
+      res.route = "/readyz";
+      return ready(req, res);
+    }
+    if (path == "/favicon.ico" && get) {
+      res.route = "/favicon.ico";
+      return host_asset(req, res, "favicon.svg");
+    }
     if (path == "/api/v1/plugins" && get) {
+      res.route = "/api/v1/plugins";
       res.set("Content-Type", "application/json");
       res.body = json::serialize(plugins.to_json()) + "\n";
       return;
     }
     if (path.rfind("/api/v1/", 0) == 0 && (data->handle(req, res) || handle_viz_api(plugins.contributions(), req, res))) {
+      res.route = api_route(path);  // after: the API handlers start their responses afresh
       return;
     }
-    if (path.rfind("/static/", 0) == 0 && get) return host_asset(req, res, std::string_view(path).substr(8));
+    if (path.rfind("/static/", 0) == 0 && get) {
+      res.route = "/static/*";
+      return host_asset(req, res, std::string_view(path).substr(8));
+    }
     if (get && plugin_asset(req, res)) return;
     for (std::string_view host_path : {"/healthz", "/readyz", "/api/v1/plugins"}) {
       if (path == host_path) {
+        res.route = host_path;
         error_page(req, res, 405, "Method not allowed", "This address accepts GET and HEAD.");
         res.set("Allow", "GET, HEAD");  // after error_page, which starts the response afresh
         return;
       }
     }
     auto found = routes.find(req.method, path);
-    if (found.found) return page(**found.found->value, found.found->params, req, res);
+    if (found.found) {
+      res.route = found.found->value->label;
+      return page(*found.found->value->page, found.found->params, req, res);
+    }
     if (!found.allowed.empty()) {
       std::string allow;
       for (const auto& m : found.allowed) allow += (allow.empty() ? "" : ", ") + m;

@@ -121,6 +121,7 @@ typedef struct trellis_command_ctx_s* trellis_command_ctx; /* one command invoca
 typedef struct trellis_row_sink_s* trellis_row_sink;       /* receives query results */
 typedef struct trellis_schema_sink_s* trellis_schema_sink; /* receives schema objects */
 typedef struct trellis_render_out_s* trellis_render_out;   /* receives a rendering */
+typedef struct trellis_metric_s* trellis_metric;           /* a plugin-defined metric (since 1.3) */
 /* Plugin-owned handles for data sources. */
 typedef struct trellis_ds_connection_s* trellis_ds_connection;
 typedef struct trellis_ds_statement_s* trellis_ds_statement;
@@ -341,6 +342,26 @@ typedef struct trellis_rendering {
   size_t asset_count;
 } trellis_rendering;
 
+/* A metric a plugin defines (since 1.3), shown on the host's /metrics page
+ * as trellis_plugin_<plugin id, '-' as '_'>_<name>; counters also get a
+ * "_total" suffix unless the name has one. */
+typedef int32_t trellis_metric_kind;
+#define TRELLIS_METRIC_COUNTER 0   /* only goes up: metric_add with values >= 0 */
+#define TRELLIS_METRIC_GAUGE 1     /* goes up and down: metric_set, metric_add */
+#define TRELLIS_METRIC_HISTOGRAM 2 /* counts observations in buckets: metric_observe */
+
+typedef struct trellis_metric_desc {
+  size_t struct_size;
+  trellis_metric_kind kind;
+  trellis_str name; /* required: lowercase letters, digits and '_', starting with a letter, at most 64 */
+  trellis_str help; /* required: one line saying what is measured, with its unit */
+  /* Histograms: the buckets' upper bounds, finite and strictly increasing;
+   * NULL with bucket_count 0 gives the host's duration buckets (0.0005 s to
+   * 10 s). Must be NULL/0 for counters and gauges. */
+  const double* buckets;
+  size_t bucket_count;
+} trellis_metric_desc;
+
 /* Schema object kinds for host_api->schema_add. */
 typedef int32_t trellis_schema_kind;
 #define TRELLIS_SCHEMA_TABLE 0
@@ -518,6 +539,20 @@ typedef struct trellis_host_api {
    * "/static/..."): scripts with `defer`, stylesheets in the head. With
    * response_use_layout only; a path no asset is served at is NOT_FOUND. */
   trellis_status (*response_add_asset)(trellis_response res, trellis_str asset_path);
+  /* Defines a metric; valid only during init. *out_metric stays valid for
+   * the life of the process. INVALID_ARGUMENT for a bad kind, name, help or
+   * bucket list (the message names it); ERROR when the full name is taken
+   * (by the host or another plugin). Defining the same metric again, same
+   * kind, help and buckets, returns the same handle. */
+  trellis_status (*register_metric)(trellis_host host, const trellis_metric_desc* desc,
+                                    trellis_metric* out_metric);
+  /* Metric updates: any thread, lock-free, never block. value must be
+   * finite. metric_add: counters (value >= 0) and gauges; metric_set:
+   * gauges; metric_observe: histograms. The wrong kind of metric, or a
+   * negative value for a counter, is INVALID_ARGUMENT. */
+  trellis_status (*metric_add)(trellis_metric metric, double value);
+  trellis_status (*metric_set)(trellis_metric metric, double value);
+  trellis_status (*metric_observe)(trellis_metric metric, double value);
 } trellis_host_api;
 
 /* ------------------------------------------------------------------------ */

@@ -20,6 +20,7 @@
 #include <trellis/abi.h>
 #include <trellis/html.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <exception>
@@ -393,6 +394,54 @@ class event {
  private:
   const request& req_;
   bindings updates_;
+};
+
+/// A metric the plugin defined (plugin::counter, gauge, histogram). Cheap to
+/// copy; every update is one lock-free host call, safe from any thread.
+/// Updates throw trellis::error (INVALID_ARGUMENT) for a value that is not finite.
+class metric {
+ public:
+  metric() = default;
+  trellis_metric raw() const noexcept { return raw_; }
+  operator trellis_metric() const noexcept { return raw_; }  // NOLINT(google-explicit-constructor)
+
+ protected:
+  metric(detail::context ctx, trellis_metric raw) : ctx_(ctx), raw_(raw) {}
+  void call(trellis_status (*trellis_host_api::*fn)(trellis_metric, double), double value, const char* what) const {
+    if (raw_ == nullptr) throw error(std::string(what) + ": the metric was never registered", TRELLIS_INVALID_ARGUMENT);
+    detail::check(ctx_, (ctx_.api->*fn)(raw_, value), what);
+  }
+
+ private:
+  detail::context ctx_{};
+  trellis_metric raw_ = nullptr;
+};
+
+/// Only goes up. Exposed as trellis_plugin_<id>_<name>_total.
+class counter : public metric {
+ public:
+  counter() = default;
+  counter(detail::context ctx, trellis_metric raw) : metric(ctx, raw) {}
+  /// Throws for a negative amount: counters only go up.
+  void add(double amount = 1) const { call(&trellis_host_api::metric_add, amount, "counter add"); }
+};
+
+/// Goes up and down.
+class gauge : public metric {
+ public:
+  gauge() = default;
+  gauge(detail::context ctx, trellis_metric raw) : metric(ctx, raw) {}
+  void set(double value) const { call(&trellis_host_api::metric_set, value, "gauge set"); }
+  void add(double amount) const { call(&trellis_host_api::metric_add, amount, "gauge add"); }
+  void sub(double amount) const { add(-amount); }
+};
+
+/// Counts observations (durations, sizes) in buckets, with their sum.
+class histogram : public metric {
+ public:
+  histogram() = default;
+  histogram(detail::context ctx, trellis_metric raw) : metric(ctx, raw) {}
+  void observe(double value) const { call(&trellis_host_api::metric_observe, value, "histogram observe"); }
 };
 
 struct page_options {
@@ -855,6 +904,22 @@ class plugin {
     return r;
   }
 
+  /// Defines a counter, exposed on /metrics as trellis_plugin_<id>_<name>_total
+  /// ('-' in the id as '_'). `name`: lowercase letters, digits and '_'. Setup
+  /// only; throws trellis::error with the host's reason when it is refused.
+  trellis::counter counter(std::string_view name, std::string_view help) const {
+    return {ctx(), define(TRELLIS_METRIC_COUNTER, name, help, {})};
+  }
+  /// Defines a gauge, exposed as trellis_plugin_<id>_<name>. Setup only.
+  trellis::gauge gauge(std::string_view name, std::string_view help) const {
+    return {ctx(), define(TRELLIS_METRIC_GAUGE, name, help, {})};
+  }
+  /// Defines a histogram with these bucket upper bounds (strictly
+  /// increasing; empty: the host's duration buckets, 0.0005 s to 10 s). Setup only.
+  trellis::histogram histogram(std::string_view name, std::string_view help, const std::vector<double>& buckets = {}) const {
+    return {ctx(), define(TRELLIS_METRIC_HISTOGRAM, name, help, buckets)};
+  }
+
   /// Runs after every plugin finished setup.
   void on_post_load(std::function<void()> fn) { state_->post_load.push_back(std::move(fn)); }
   /// Runs at shutdown, in reverse order of registration.
@@ -866,6 +931,23 @@ class plugin {
 
  private:
   const detail::context& ctx() const noexcept { return state_->ctx; }
+  trellis_metric define(trellis_metric_kind kind, std::string_view name, std::string_view help,
+                        const std::vector<double>& buckets) const {
+    // A host older than the table's metric entries (a 1.3 pre-release) has none.
+    if (ctx().api->struct_size <= offsetof(trellis_host_api, metric_observe)) {
+      throw trellis::error("this host does not support plugin metrics", TRELLIS_UNSUPPORTED);
+    }
+    trellis_metric_desc d{};
+    d.struct_size = sizeof d;
+    d.kind = kind;
+    d.name = to_str(name);
+    d.help = to_str(help);
+    d.buckets = buckets.empty() ? nullptr : buckets.data();
+    d.bucket_count = buckets.size();
+    trellis_metric out = nullptr;
+    detail::check(ctx(), ctx().api->register_metric(ctx().host, &d, &out), "register metric " + std::string(name));
+    return out;
+  }
   template <class Call>
   result collect(Call&& call, const params& ps, const std::string& what) const {
     result out;

@@ -47,6 +47,14 @@ struct source_config {
 inline constexpr std::array<std::string_view, 6> source_host_keys = {
     "plugin", "pool_size", "connect_timeout_ms", "query_timeout_ms", "max_rows", "slow_query_ms"};
 
+/// [metrics]: what the host measures and where GET /metrics answers.
+struct metrics_config {
+  bool enabled = true;            ///< off: HTTP requests and plugin calls are not measured, /metrics is 404
+  std::string listen;             ///< "ADDR:PORT" of a separate listener for /metrics; empty: none
+  server_options listener;        ///< `listen`, parsed (address and port)
+  bool on_main_listener = false;  ///< also answer /metrics on [server] listen (no authentication there yet)
+};
+
 struct host_config {
   std::filesystem::path file;  ///< where it was read from; empty for built-in defaults
   std::vector<std::filesystem::path> plugin_dirs;       ///< [plugins] dirs
@@ -56,6 +64,7 @@ struct host_config {
   std::string home;                                     ///< [server] home: where "/" leads
   std::map<std::string, boost::json::object> plugin_tables;  ///< [plugin.<id>], as given
   std::vector<source_config> sources;                   ///< [sources.NAME], in name order
+  metrics_config metrics;                               ///< [metrics]
 };
 
 struct config_result {

@@ -6,9 +6,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -17,6 +19,8 @@ class logger;
 }
 
 namespace trellis::host {
+
+class exchange_observer;
 
 struct server_options {
   std::string address = "127.0.0.1";
@@ -29,6 +33,8 @@ struct server_options {
   std::chrono::milliseconds idle_timeout{60'000};    ///< keep-alive wait for the next request
   std::chrono::milliseconds shutdown_timeout{10'000};  ///< in-flight requests may finish within
   std::size_t max_connections = 1024;  ///< above: 503 and close
+  /// Told when each request starts and when its response is complete (metrics); none: nothing is measured.
+  std::shared_ptr<exchange_observer> observer;
 };
 
 /// Parses "ADDR:PORT" ("127.0.0.1:8080", "[::1]:0", ":8080"). Returns an error
@@ -76,8 +82,33 @@ struct http_response {
   /// the completion receives; everything else in this response is ignored. A
   /// completion that is dropped without being called answers 500.
   std::function<void(response_completion)> deferred;
+  /// The route pattern that answered ("/shop/items/{id}", "/healthz"), for
+  /// metrics: never the raw path. It must outlive the response (a literal, or
+  /// a string the handler's owner keeps); empty: no route matched. A deferred
+  /// completion keeps the route of the response that deferred it.
+  std::string_view route;
   /// Sets or replaces a header (case-insensitive name).
   void set(std::string_view name, std::string value);
+};
+
+/// One finished request as the server saw it.
+struct exchange_record {
+  std::string_view method;  ///< as received; empty when the request line could not be read
+  std::string_view route;   ///< http_response::route
+  int status = 0;
+  std::uint64_t bytes = 0;  ///< written for the response: status line, headers, body (and chunk framing)
+  std::chrono::nanoseconds duration{};  ///< from the request head being read to the last byte written
+  bool complete = true;     ///< false: the connection failed or closed before the last byte
+};
+
+/// Observes requests; called on I/O threads, so both calls must be cheap and
+/// must not block. Every request_started is followed by exactly one
+/// request_finished, also when the client goes away mid-response.
+class exchange_observer {
+ public:
+  virtual ~exchange_observer() = default;
+  virtual void request_started() noexcept = 0;
+  virtual void request_finished(const exchange_record& record) noexcept = 0;
 };
 
 /// Decides the response to one request. Runs on an I/O thread; must not block.
