@@ -537,7 +537,9 @@ typedef struct trellis_host_api {
   /* Asks the shared layout to load a static asset, given as the URL path of
    * a registered asset ("/<plugin-id>/static/x.js", or the host's
    * "/static/..."): scripts with `defer`, stylesheets in the head. With
-   * response_use_layout only; a path no asset is served at is NOT_FOUND. */
+   * response_use_layout only. INVALID_ARGUMENT for a path that is not a URL
+   * path ending in .js or .css; the layout leaves out (and logs) a path no
+   * asset is served at. */
   trellis_status (*response_add_asset)(trellis_response res, trellis_str asset_path);
   /* Defines a metric; valid only during init. *out_metric stays valid for
    * the life of the process. INVALID_ARGUMENT for a bad kind, name, help or
