@@ -253,8 +253,10 @@ struct data_sources::watchdog {
         changed.wait(lock);
         continue;
       }
-      if (clock::now() < first->second.first) {
-        changed.wait_until(lock, first->second.first);
+      // A copy: disarm may erase the entry while this waits.
+      const clock::time_point deadline = first->second.first;
+      if (clock::now() < deadline) {
+        changed.wait_until(lock, deadline);
         continue;
       }
       firing = first->first;
