@@ -20,6 +20,8 @@
 #include <spdlog/spdlog.h>
 
 #include "cli_data.hpp"
+#include "cli_users.hpp"
+#include "trellis/host/auth.hpp"
 #include "trellis/host/calls.hpp"
 #include "trellis/host/config.hpp"
 #include "trellis/host/demo_data.hpp"
@@ -280,6 +282,17 @@ int serve_http(plugin_host& host, const host_config& config, std::ostream& out, 
   if (host.contributions().all().pages.empty()) {
     log.warn("no plugin provides pages; only /healthz, /readyz and /api/v1 answer");
   }
+  if (config.auth.demo_admin) {
+    try {
+      auth_options options = auth_options_from(config.auth);
+      options.role_exists = [](std::string_view role) { return role == "admin"; };
+      auth_store store(std::move(options));
+      if (ensure_demo_admin(store, out)) log.info("created the demo admin user (its password went to stdout only)");
+    } catch (const std::exception& e) {
+      log.error("[auth] demo_admin: {}", e.what());
+      return 1;
+    }
+  }
   web_app app(host, web_options{config.home});
   server_options options = config.server;
   default_metrics().set_enabled(config.metrics.enabled);
@@ -519,8 +532,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   }
   plugin_host host(*config.value, env, logger);
-  // `demo` only writes a database: no plugin code runs for it either.
-  if (!wants_version && !is_inspect && first_command_word(argc, argv) != "demo") {
+  // `demo`, `users` and `tokens` only write databases: no plugin code runs for them either.
+  const auto command_word = first_command_word(argc, argv);
+  if (!wants_version && !is_inspect && command_word != "demo" && command_word != "users" && command_word != "tokens") {
     std::vector<std::string> warnings;
     std::vector<fs::path> files = discover_plugins(dirs, &warnings);
     for (const auto& w : warnings) logger->warn("{}", w);
@@ -564,6 +578,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
 
   data_commands data;
   add_data_commands(app, data);
+  users_commands users;
+  add_users_commands(app, users);
 
   std::map<const CLI::App*, const command_entry*> plugin_commands;
   std::map<std::string, parsed_values> plugin_values;
@@ -676,6 +692,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     return code;
   }
   if (auto code = run_data_command(data, host, out, err)) return *code;
+  if (auto code = run_users_command(users, *config.value, out, err)) return *code;
   for (const auto& [sub, cmd] : plugin_commands) {
     if (!sub->parsed()) continue;
     parsed_values& values = plugin_values[cmd->name];
