@@ -411,7 +411,9 @@ token_lifetime parse_token_lifetime(std::string_view text) {
 void add_users_commands(CLI::App& app, users_commands& c) {
   CLI::App* users = app.add_subcommand("users", "Add, list and change users and their roles ([auth] store)");
   users->group("Built-in commands");
-  users->require_subcommand(1);
+  // At most one; none is reported by run_users_command, with the choices.
+  users->require_subcommand(0, 1);
+  c.users = users;
   const std::string password_help =
       "Read the password from standard input's first line (also when standard input is not a terminal)";
 
@@ -444,7 +446,8 @@ void add_users_commands(CLI::App& app, users_commands& c) {
 
   CLI::App* tokens = app.add_subcommand("tokens", "Create, list and revoke API tokens ([auth] store)");
   tokens->group("Built-in commands");
-  tokens->require_subcommand(1);
+  tokens->require_subcommand(0, 1);
+  c.tokens = tokens;
   c.token_create = tokens->add_subcommand("create", "Create an API token and print it, once");
   c.token_create->add_option("--name", c.label, "A label saying what the token is for (1 to 64 characters)")
       ->required()
@@ -471,6 +474,12 @@ std::optional<int> run_users_command(const users_commands& c, const host_config&
       {c.token_list, tokens_list},
       {c.token_revoke, tokens_revoke},
   };
+  for (const CLI::App* group : {c.users, c.tokens}) {
+    if (group == nullptr || !group->parsed() || !group->get_subcommands().empty()) continue;
+    std::string names;
+    for (const CLI::App* s : group->get_subcommands({})) names += (names.empty() ? "" : ", ") + s->get_name();
+    return usage_error("trellis " + group->get_name(), "a command is required: " + names, err);
+  }
   for (const auto& [sub, run] : commands) {
     if (sub == nullptr || !sub->parsed()) continue;
     context x{c, config, out, err, command_name(sub), {}};

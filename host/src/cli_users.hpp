@@ -15,6 +15,8 @@
 namespace trellis::host {
 
 struct users_commands {
+  CLI::App* users = nullptr;  // the groups, to name a missing or unknown subcommand
+  CLI::App* tokens = nullptr;
   CLI::App* add = nullptr;
   CLI::App* list = nullptr;
   CLI::App* disable = nullptr;
