@@ -447,7 +447,7 @@ class histogram : public metric {
 struct page_options {
   std::string method = "GET";
   std::string path{};        ///< relative to /<plugin-id>, e.g. "/items/{id}"
-  std::string permission{};  ///< empty = public
+  std::string permission{};  ///< empty: trellis.pages:view (anyone who may open pages)
   std::string menu{};        ///< non-empty: a navigation entry with this title
   int menu_order = 0;
 };
