@@ -731,6 +731,25 @@ void auth_store::revoke_token(std::int64_t id, const audit_origin& by) {
   tx.commit();
 }
 
+// -- the web pipeline's view ---------------------------------------------------
+
+authenticator::login_result auth_store_authenticator::login(std::string_view name, std::string_view password,
+                                                            std::string_view address) {
+  audit_origin from;
+  from.address = std::string(address);
+  login_result r = store_.login(name, password, from);
+  authenticator::login_result out;
+  out.result = r.result == login_result::outcome::ok          ? authenticator::login_result::outcome::ok
+               : r.result == login_result::outcome::throttled ? authenticator::login_result::outcome::throttled
+                                                              : authenticator::login_result::outcome::invalid;
+  out.retry_after = r.retry_after;
+  out.session_id = std::move(r.session_id);
+  if (r.who) out.who = std::move(*r.who);
+  return out;
+}
+
+void auth_store_authenticator::logout(std::string_view raw_id) { store_.logout(raw_id, audit_origin{}); }
+
 // -- demo admin ---------------------------------------------------------------
 
 bool ensure_demo_admin(auth_store& store, std::ostream& out) {

@@ -808,3 +808,29 @@ TEST_F(AuthStore, DemoAdminIsCreatedOnceOnAnEmptyStore) {
 }
 
 }  // namespace
+
+namespace {
+
+// The adapter the web pipeline signs in through answers as the store does.
+TEST_F(AuthStore, ServesTheWebPipelineAsItsAuthenticator) {
+  auto store = open(fast());
+  store->add_user("alice", good_password, {"viewer"});
+  trellis::host::auth_store_authenticator auth(*store);
+  using web_outcome = trellis::host::authenticator::login_result::outcome;
+  EXPECT_EQ(auth.login("alice", "wrong password", "10.0.0.1").result, web_outcome::invalid);
+  const auto ok = auth.login("alice", good_password, "10.0.0.1");
+  ASSERT_EQ(ok.result, web_outcome::ok);
+  EXPECT_EQ(ok.who.name, "alice");
+  ASSERT_TRUE(auth.session(ok.session_id));
+  EXPECT_EQ(auth.session(ok.session_id)->csrf_token, ok.who.csrf_token);
+  auth.logout(ok.session_id);
+  EXPECT_FALSE(auth.session(ok.session_id));
+  const auto t = store->create_token("ci", "viewer", std::nullopt);
+  EXPECT_TRUE(auth.token(t.secret));
+  for (int i = 0; i < 5; ++i) auth.login("bob", "wrong password", "10.0.0.2");
+  const auto throttled = auth.login("bob", "wrong password", "10.0.0.2");
+  EXPECT_EQ(throttled.result, web_outcome::throttled);
+  EXPECT_EQ(throttled.retry_after, 1s);
+}
+
+}  // namespace

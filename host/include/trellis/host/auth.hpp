@@ -27,6 +27,7 @@
 #include "trellis/host/audit_sink.hpp"
 #include "trellis/host/config.hpp"
 #include "trellis/host/principal.hpp"
+#include "trellis/host/web_security.hpp"
 
 namespace trellis::host {
 
@@ -203,6 +204,22 @@ class auth_store {
  private:
   struct impl;
   std::unique_ptr<impl> impl_;
+};
+
+/// The store as the web pipeline's authenticator (web_security.hpp):
+/// `web.security.auth = &adapter`. Logins are attributed to the client
+/// address given; the store's own audit sink (if any) records them too.
+class auth_store_authenticator final : public authenticator {
+ public:
+  explicit auth_store_authenticator(auth_store& store) : store_(store) {}
+  std::optional<principal> session(std::string_view raw_id) override { return store_.session(raw_id); }
+  std::optional<principal> token(std::string_view raw_token) override { return store_.token(raw_token); }
+  authenticator::login_result login(std::string_view name, std::string_view password,
+                                    std::string_view address) override;
+  void logout(std::string_view raw_id) override;
+
+ private:
+  auth_store& store_;
 };
 
 /// The password rule `password` breaks ("password is shorter than 8
