@@ -504,6 +504,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     r.target = std::string(req.target());
     r.remote = remote_;
     r.request_id = new_request_id();
+    r.tls = is_tls<Stream>;
     for (const auto& f : req) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     r.body = req.body();
     request_ok_ = true;
