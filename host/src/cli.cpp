@@ -407,8 +407,9 @@ int serve_http(plugin_host& host, const host_config& config, std::ostream& out, 
 
   std::string host_part = config.server.address.find(':') != std::string::npos ? "[" + config.server.address + "]"
                                                                                : config.server.address;
-  out << "Trellis is listening on http://" << host_part << ":" << server.port() << "/\n" << std::flush;
-  log.info("listening on http://{}:{}/ with {} I/O thread(s)", host_part, server.port(),
+  const std::string_view scheme = config.server.tls_cert.empty() ? "http" : "https";
+  out << "Trellis is listening on " << scheme << "://" << host_part << ":" << server.port() << "/\n" << std::flush;
+  log.info("listening on {}://{}:{}/ with {} I/O thread(s)", scheme, host_part, server.port(),
            config.server.threads != 0 ? config.server.threads : std::max(1u, std::thread::hardware_concurrency()));
   server.run();
   if (metrics) metrics->stop();

@@ -198,6 +198,25 @@ const server_key server_keys[] = {
        c.server.shutdown_timeout = std::chrono::seconds(n);
        return positive(n, 3600);
      }},
+    // HTTPS: the files are read when the server starts (serve), not here, so
+    // other commands run without them; both-or-neither is checked after all keys.
+    {"tls_cert", false,
+     [](host_config& c, const std::string& t, std::int64_t) -> std::string {
+       if (t.empty()) return "must name a PEM certificate file";
+       c.server.tls_cert = t;
+       return {};
+     }},
+    {"tls_key", false,
+     [](host_config& c, const std::string& t, std::int64_t) -> std::string {
+       if (t.empty()) return "must name a PEM private key file";
+       c.server.tls_key = t;
+       return {};
+     }},
+    {"tls_handshake_timeout", true,
+     [](host_config& c, const std::string&, std::int64_t n) {
+       c.server.handshake_timeout = std::chrono::seconds(n);
+       return positive(n, 3600);
+     }},
 };
 
 std::string server_key_names() {
@@ -558,6 +577,12 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sou
         }
         if (!error.empty()) throw config_error{"'server." + key + "' " + error + " (" + where(v) + ")"};
       }
+      // TLS files named in the file are found next to it, like [plugins] dirs.
+      for (std::string* tls_file : {&cfg.server.tls_cert, &cfg.server.tls_key}) {
+        if (!tls_file->empty() && std::filesystem::path(*tls_file).is_relative()) {
+          *tls_file = (file.parent_path() / *tls_file).string();
+        }
+      }
     } else if (section == "metrics") {
       for (const auto& [k, v] : *table) {
         std::string key(k.str());
@@ -679,6 +704,12 @@ config_result load_config(const std::optional<std::filesystem::path>& file, cons
         error = sk.apply(cfg, *v, 0);
       }
       if (!error.empty()) throw config_error{var + " is '" + *v + "': " + error};
+    }
+    if (cfg.server.tls_cert.empty() != cfg.server.tls_key.empty()) {
+      throw config_error{(cfg.file.empty() ? "" : cfg.file.string() + ": ") +
+                         (cfg.server.tls_cert.empty() ? "'server.tls_key' is set but 'server.tls_cert' is not"
+                                                      : "'server.tls_cert' is set but 'server.tls_key' is not") +
+                         "; HTTPS needs both the certificate chain and its private key"};
     }
     for (const auto& mk : metrics_keys) {
       const std::string var = env_var_name("metrics", mk.name);
