@@ -19,7 +19,10 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "cli_audit.hpp"
+#include "cli_config.hpp"
 #include "cli_data.hpp"
+#include "trellis/host/audit.hpp"
 #include "trellis/host/calls.hpp"
 #include "trellis/host/config.hpp"
 #include "trellis/host/demo_data.hpp"
@@ -276,7 +279,10 @@ std::optional<std::string> first_command_word(int argc, const char* const* argv)
 
 // Serves HTTP until SIGINT or SIGTERM, then stops gracefully: no new
 // connections, in-flight requests finish within the shutdown timeout.
-int serve_http(plugin_host& host, const host_config& config, std::ostream& out, spdlog::logger& log) {
+// `audit` is the server's audit log: code that records events (login,
+// permission checks, ...) gets it from here, as an audit_sink.
+int serve_http(plugin_host& host, const host_config& config, audit_log& audit, std::ostream& out,
+               spdlog::logger& log) {
   if (host.contributions().all().pages.empty()) {
     log.warn("no plugin provides pages; only /healthz, /readyz and /api/v1 answer");
   }
@@ -332,10 +338,21 @@ int serve_http(plugin_host& host, const host_config& config, std::ostream& out, 
 
   std::string host_part = config.server.address.find(':') != std::string::npos ? "[" + config.server.address + "]"
                                                                                : config.server.address;
-  out << "Trellis is listening on http://" << host_part << ":" << server.port() << "/\n" << std::flush;
+  const std::string url = "http://" + host_part + ":" + std::to_string(server.port()) + "/";
+  try {
+    audit.record(audit_event{"host", "", "server.start", url, "success", ""});
+  } catch (const std::exception& e) {
+    log.error("{}", e.what());
+  }
+  out << "Trellis is listening on " << url << "\n" << std::flush;
   log.info("listening on http://{}:{}/ with {} I/O thread(s)", host_part, server.port(),
            config.server.threads != 0 ? config.server.threads : std::max(1u, std::thread::hardware_concurrency()));
   server.run();
+  try {
+    audit.record(audit_event{"host", "", "server.stop", url, "success", ""});
+  } catch (const std::exception& e) {
+    log.error("{}", e.what());
+  }
   if (metrics) metrics->stop();
   host.set_publisher(nullptr);  // the app goes away with this function
   control.stop();
@@ -520,7 +537,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   }
   plugin_host host(*config.value, env, logger);
   // `demo` only writes a database: no plugin code runs for it either.
-  if (!wants_version && !is_inspect && first_command_word(argc, argv) != "demo") {
+  if (!wants_version && !is_inspect && first_command_word(argc, argv) != "demo" &&
+      first_command_word(argc, argv) != "audit") {
     std::vector<std::string> warnings;
     std::vector<fs::path> files = discover_plugins(dirs, &warnings);
     for (const auto& w : warnings) logger->warn("{}", w);
@@ -564,6 +582,10 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
 
   data_commands data;
   add_data_commands(app, data);
+  audit_commands audit_cmds;
+  add_audit_commands(app, audit_cmds);
+  config_commands config_cmds;
+  add_config_commands(app, config_cmds);
 
   std::map<const CLI::App*, const command_entry*> plugin_commands;
   std::map<std::string, parsed_values> plugin_values;
@@ -670,12 +692,23 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
         logger->warn("source '{}' is not usable yet: {}", s.name, st.message);
       }
     }
-    int code = serve_http(host, effective, out, *logger);
+    // The server records security events; without a working audit log it does not start.
+    std::unique_ptr<audit_log> audit;
+    try {
+      audit = open_audit_log(effective.audit, *logger);
+      record_startup_events(*audit, effective, host);
+    } catch (const std::exception& e) {
+      err << "trellis serve: audit log: " << e.what() << "\n";
+      return 1;
+    }
+    int code = serve_http(host, effective, *audit, out, *logger);
     host.shutdown();
     logger->info("all plugins shut down");
     return code;
   }
   if (auto code = run_data_command(data, host, out, err)) return *code;
+  if (auto code = run_audit_command(audit_cmds, *config.value, *logger, out, err)) return *code;
+  if (auto code = run_config_command(config_cmds, host, env, out, err)) return *code;
   for (const auto& [sub, cmd] : plugin_commands) {
     if (!sub->parsed()) continue;
     parsed_values& values = plugin_values[cmd->name];

@@ -55,6 +55,12 @@ struct metrics_config {
   bool on_main_listener = false;  ///< also answer /metrics on [server] listen (no authentication there yet)
 };
 
+/// [audit]: where the audit log is and the key its records are chained with.
+struct audit_config {
+  std::filesystem::path path;  ///< default: audit.db in the data directory; empty when there is none
+  std::string key;             ///< the resolved secret; empty: audit.key beside `path`, generated on first use
+};
+
 struct host_config {
   std::filesystem::path file;  ///< where it was read from; empty for built-in defaults
   std::vector<std::filesystem::path> plugin_dirs;       ///< [plugins] dirs
@@ -65,6 +71,7 @@ struct host_config {
   std::map<std::string, boost::json::object> plugin_tables;  ///< [plugin.<id>], as given
   std::vector<source_config> sources;                   ///< [sources.NAME], in name order
   metrics_config metrics;                               ///< [metrics]
+  audit_config audit;                                   ///< [audit]
 };
 
 struct config_result {
@@ -89,6 +96,8 @@ plugin_config_result resolve_plugin_config(const manifest& m, const host_config&
                                            const env_lookup& env);
 
 /// Resolves `env:NAME` and `file:/path`; fails naming the variable or file.
+/// A file readable or writable by group or others is refused (its mode is
+/// named, with "chmod 600 FILE"). The error never holds the secret.
 /// On failure returns nullopt and sets `error`.
 std::optional<std::string> resolve_secret_reference(std::string_view reference,
                                                     const env_lookup& env, std::string& error);
