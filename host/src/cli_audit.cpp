@@ -83,7 +83,9 @@ int run_verify(const audit_commands& a, audit_log& log, std::ostream& out, std::
 void add_audit_commands(CLI::App& app, audit_commands& a) {
   CLI::App* cmd = app.add_subcommand("audit", "Check and read the audit log ([audit] in trellis.toml)");
   cmd->group("Built-in commands");
-  cmd->require_subcommand(1);
+  // Not require_subcommand: CLI11 would then answer "trellis audit rotate"
+  // with "a subcommand is required" instead of naming the word.
+  a.audit = cmd;
   a.verify = cmd->add_subcommand(
       "verify", "Check every record's MAC chain and the log's head; exit 1 naming the first bad record");
   a.verify->add_flag("--json", a.json, "Print the result as JSON");
@@ -108,7 +110,12 @@ std::optional<int> run_audit_command(const audit_commands& a, const host_config&
   for (const CLI::App* c : {a.verify, a.tail, a.export_records}) {
     if (c != nullptr && c->parsed()) which = c;
   }
-  if (which == nullptr) return std::nullopt;
+  if (a.audit == nullptr || !a.audit->parsed()) return std::nullopt;
+  if (which == nullptr) {
+    err << "trellis audit: a subcommand is required: verify, tail or export\n"
+           "Run 'trellis audit --help' for usage.\n";
+    return 2;
+  }
   const std::string name = which->get_name();
   if (which == a.export_records && a.to != 0 && a.to < a.from) {
     err << "trellis audit export: --to " << a.to << " is before --from " << a.from

@@ -20,6 +20,7 @@ class logger;
 namespace trellis::host {
 
 struct audit_commands {
+  CLI::App* audit = nullptr;
   CLI::App* verify = nullptr;
   CLI::App* tail = nullptr;
   CLI::App* export_records = nullptr;

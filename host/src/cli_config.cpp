@@ -187,15 +187,19 @@ json::object effective_config_json(const host_config& c, const plugin_host& host
 void add_config_commands(CLI::App& app, config_commands& c) {
   CLI::App* cmd = app.add_subcommand("config", "Show the configuration in effect");
   cmd->group("Built-in commands");
-  cmd->require_subcommand(1);
+  c.config = cmd;  // no require_subcommand: CLI11 then names an unknown word
   c.show = cmd->add_subcommand(
       "show", "Print the effective configuration (file, environment overrides, defaults), secrets as \"(secret)\"");
   c.show->add_flag("--json", c.json, "Print JSON instead of TOML");
 }
 
 std::optional<int> run_config_command(const config_commands& c, const plugin_host& host, const env_lookup& env,
-                                      std::ostream& out, std::ostream& /*err*/) {
-  if (c.show == nullptr || !c.show->parsed()) return std::nullopt;
+                                      std::ostream& out, std::ostream& err) {
+  if (c.config == nullptr || !c.config->parsed()) return std::nullopt;
+  if (!c.show->parsed()) {
+    err << "trellis config: a subcommand is required: show\nRun 'trellis config --help' for usage.\n";
+    return 2;
+  }
   const json::object o = effective_config_json(host.config(), host, env);
   if (c.json) {
     out << json::serialize(o) << "\n";

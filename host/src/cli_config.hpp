@@ -15,6 +15,7 @@
 namespace trellis::host {
 
 struct config_commands {
+  CLI::App* config = nullptr;
   CLI::App* show = nullptr;
   bool json = false;
 };

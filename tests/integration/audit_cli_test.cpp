@@ -191,8 +191,8 @@ TEST_F(AuditCli, VerifyReportsRecords) {
   ASSERT_EQ(j.exit_code, 0) << j;
   const json::value v = json::parse(j.out);
   EXPECT_EQ(v.at("ok"), json::value(true));
-  EXPECT_EQ(v.at("records").as_uint64(), 3u);
-  EXPECT_EQ(v.at("last_seq").as_uint64(), 3u);
+  EXPECT_EQ(v.at("records").to_number<std::uint64_t>(), 3u);
+  EXPECT_EQ(v.at("last_seq").to_number<std::uint64_t>(), 3u);
   run_result again = trellis({"audit", "verify"});
   EXPECT_EQ(again.out, "audit log verified: 3 records, last #3\n") << "verify itself records nothing";
 }
@@ -210,7 +210,7 @@ TEST_F(AuditCli, VerifyNamesTamperedRecord) {
   EXPECT_EQ(j.exit_code, 1);
   const json::value v = json::parse(j.out);
   EXPECT_EQ(v.at("ok"), json::value(false));
-  EXPECT_EQ(v.at("bad_seq").as_uint64(), 2u);
+  EXPECT_EQ(v.at("bad_seq").to_number<std::uint64_t>(), 2u);
 
   exec(db(), "DROP TRIGGER audit_record_no_delete; DELETE FROM audit_record WHERE seq = 1");
   r = trellis({"audit", "verify"});
@@ -302,7 +302,7 @@ TEST_F(AuditCli, ExportKeepsHostileTextOnOneLine) {
   ASSERT_EQ(records.size(), 2u) << r.out;
   EXPECT_EQ(records[0].at("actor").as_string(), actor);
   EXPECT_EQ(records[1].at("actor").as_string(), "bob");
-  run_result table = trellis({"audit", "tail", "-n", "3"});
+  run_result table = trellis({"audit", "tail", "-n", "4"});
   ASSERT_EQ(table.exit_code, 0) << table;
   EXPECT_EQ(table.out.find('\x1b'), std::string::npos);
   EXPECT_THAT(table.out, HasSubstr("eve\\r\\n{\"seq\":1,\"actor\":\"admin\"}\\n\\x1b]0;pwned\\x07\\x1b[2J"));
@@ -316,16 +316,20 @@ TEST_F(AuditCli, RejectsBadArguments) {
     std::string message;
   };
   const bad_case cases[] = {
-      {{"audit", "tail", "-n", "0"}, "-n"},
-      {{"audit", "tail", "-n", "x"}, "-n"},
-      {{"audit", "tail", "-n", "-3"}, "-n"},
+      {{"audit", "tail", "-n", "0"}, "--count: Value 0 not in range 1 to 1000000"},
+      {{"audit", "tail", "-n", "x"}, "--count"},
+      {{"audit", "tail", "-n", "-3"}, "--count"},
       {{"audit", "export", "--from", "0"}, "--from"},
       {{"audit", "export", "--from", "abc"}, "--from"},
       {{"audit", "export", "--to", "-1"}, "--to"},
       {{"audit", "export", "--from", "3", "--to", "2"}, "--to 2 is before --from 3"},
-      {{"audit"}, "audit"},
-      {{"audit", "rotate"}, "rotate"},
-      {{"audit", "verify", "extra"}, "extra"},
+      {{"audit"}, "trellis audit: a subcommand is required: verify, tail or export"},
+      {{"audit", "rotate"}, "trellis audit: The following argument was not expected: rotate"},
+      {{"audit", "verify", "extra"}, "trellis audit verify: The following argument was not expected: extra"},
+      {{"audit", "tail", "--bogus"}, "--bogus"},
+      {{"config"}, "trellis config: a subcommand is required: show"},
+      {{"config", "shw"}, "trellis config: The following argument was not expected: shw"},
+      {{"config", "show", "--yaml"}, "--yaml"},
   };
   for (const auto& c : cases) {
     run_result r = trellis(c.args);
