@@ -698,7 +698,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       audit = open_audit_log(effective.audit, *logger);
       record_startup_events(*audit, effective, host);
     } catch (const std::exception& e) {
-      err << "trellis serve: audit log: " << e.what() << "\n";
+      err << "trellis serve: " << e.what() << "\n";
       return 1;
     }
     int code = serve_http(host, effective, *audit, out, *logger);

@@ -156,8 +156,10 @@ std::optional<int> run_audit_command(const audit_commands& a, const host_config&
 }
 
 void record_startup_events(audit_sink& audit, const host_config& config, const plugin_host& host) {
-  audit.record(audit_event{"host", "", "config.load",
-                           config.file.empty() ? "(built-in defaults)" : config.file.string(), "success", ""});
+  std::error_code ec;
+  const std::filesystem::path file = config.file.empty() ? config.file : std::filesystem::absolute(config.file, ec);
+  audit.record(audit_event{"host", "", "config.load", config.file.empty() ? "(built-in defaults)" : file.string(),
+                           "success", ""});
   for (const plugin_record& p : host.plugins()) {
     if (p.state == plugin_state::disabled) continue;
     const bool loaded = p.state == plugin_state::loaded;

@@ -49,7 +49,7 @@ json::object server_json(const host_config& c) {
   };
   return {{"listen", listen_text(c.server)},
           {"threads", c.server.threads},
-          {"home", c.home},
+          {"home", c.home.empty() ? json::value(nullptr) : json::value(c.home)},
           {"header_limit", c.server.header_limit},
           {"body_limit", c.server.body_limit},
           {"max_connections", c.server.max_connections},

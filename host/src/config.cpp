@@ -307,7 +307,11 @@ void apply_audit(host_config& cfg, raw_audit audit, const env_lookup& env) {
   }
   if (audit.path) {
     std::filesystem::path p(*audit.path);
-    cfg.audit.path = p.is_relative() && !cfg.file.empty() ? cfg.file.parent_path() / p : p;
+    if (p.is_relative() && !cfg.file.empty()) p = cfg.file.parent_path() / p;
+    // Absolute, so messages and `config show` say exactly which file holds the log.
+    std::error_code ec;
+    std::filesystem::path absolute = std::filesystem::absolute(p, ec);
+    cfg.audit.path = ec ? p : absolute.lexically_normal();
   } else if (std::filesystem::path demo = default_demo_database_path(env); !demo.empty()) {
     cfg.audit.path = demo.parent_path() / "audit.db";  // the data directory
   }

@@ -176,7 +176,7 @@ TEST_F(AuditCli, ServeRefusesToStartWithoutAuditLog) {
   run_result r = trellis({"serve", "--listen", "127.0.0.1:0"},
                          {{"TRELLIS_AUDIT_KEY", "another-key-that-is-long-enough-0123456789"}});
   EXPECT_EQ(r.exit_code, 1) << r;
-  EXPECT_THAT(r.err, HasSubstr("trellis serve: audit log: audit log " + db().string() + " was written with another key"));
+  EXPECT_THAT(r.err, HasSubstr("trellis serve: audit log " + db().string() + " was written with another key"));
   EXPECT_THAT(r.out, Not(HasSubstr("listening")));
 }
 

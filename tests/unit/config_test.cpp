@@ -555,6 +555,8 @@ TEST_F(Config, ReadsAuditPath) {
   EXPECT_EQ(load("[audit]\npath = \"/srv/audit.db\"\n").audit.path, fs::path("/srv/audit.db"));
   env.vars["TRELLIS_AUDIT_PATH"] = "/elsewhere/audit.db";
   EXPECT_EQ(load("[audit]\npath = \"logs/audit.db\"\n").audit.path, fs::path("/elsewhere/audit.db"));
+  env.vars["TRELLIS_AUDIT_PATH"] = "../shared/./audit.db";
+  EXPECT_EQ(load("").audit.path, dir_.parent_path() / "shared/audit.db") << "relative to the file, normalized";
 }
 
 // [audit] key is a secret reference, resolved; the environment may also hold the key itself.
