@@ -19,9 +19,12 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "cli_audit.hpp"
+#include "cli_config.hpp"
 #include "cli_data.hpp"
 #include "cli_users.hpp"
 #include "trellis/host/auth.hpp"
+#include "trellis/host/audit.hpp"
 #include "trellis/host/calls.hpp"
 #include "trellis/host/config.hpp"
 #include "trellis/host/demo_data.hpp"
@@ -312,7 +315,10 @@ int authorize_command(const command_entry& cmd, const plugin_host& host, const h
 
 // Serves HTTP until SIGINT or SIGTERM, then stops gracefully: no new
 // connections, in-flight requests finish within the shutdown timeout.
-int serve_http(plugin_host& host, const host_config& config, std::ostream& out, spdlog::logger& log) {
+// `audit` is the server's audit log: code that records events (login,
+// permission checks, ...) gets it from here, as an audit_sink.
+int serve_http(plugin_host& host, const host_config& config, audit_log& audit, std::ostream& out,
+               spdlog::logger& log) {
   if (host.contributions().all().pages.empty()) {
     log.warn("no plugin provides pages; only /healthz, /readyz and /api/v1 answer");
   }
@@ -338,6 +344,7 @@ int serve_http(plugin_host& host, const host_config& config, std::ostream& out, 
     try {
       auth_options options = auth_options_from(config.auth);
       options.role_exists = [&policy](std::string_view role) { return policy->role_exists(role); };
+      options.audit = &audit;
       users.emplace(std::move(options));
       if (config.auth.demo_admin && ensure_demo_admin(*users, out)) {
         log.info("created the demo admin user (its password went to stdout only)");
@@ -355,6 +362,7 @@ int serve_http(plugin_host& host, const host_config& config, std::ostream& out, 
   web.security.auth = sign_in ? &*sign_in : nullptr;
   web.security.users = users ? &*users : nullptr;
   web.security.tls_proxy = config.auth.tls_proxy;
+  web.security.audit = &audit;
   web_app app(host, std::move(web));
   server_options options = config.server;
   default_metrics().set_enabled(config.metrics.enabled);
@@ -408,10 +416,21 @@ int serve_http(plugin_host& host, const host_config& config, std::ostream& out, 
   std::string host_part = config.server.address.find(':') != std::string::npos ? "[" + config.server.address + "]"
                                                                                : config.server.address;
   const std::string_view scheme = config.server.tls_cert.empty() ? "http" : "https";
-  out << "Trellis is listening on " << scheme << "://" << host_part << ":" << server.port() << "/\n" << std::flush;
-  log.info("listening on {}://{}:{}/ with {} I/O thread(s)", scheme, host_part, server.port(),
+  const std::string url = std::string(scheme) + "://" + host_part + ":" + std::to_string(server.port()) + "/";
+  try {
+    audit.record(audit_event{"host", "", "server.start", url, "success", ""});
+  } catch (const std::exception& e) {
+    log.error("{}", e.what());
+  }
+  out << "Trellis is listening on " << url << "\n" << std::flush;
+  log.info("listening on {} with {} I/O thread(s)", url,
            config.server.threads != 0 ? config.server.threads : std::max(1u, std::thread::hardware_concurrency()));
   server.run();
+  try {
+    audit.record(audit_event{"host", "", "server.stop", url, "success", ""});
+  } catch (const std::exception& e) {
+    log.error("{}", e.what());
+  }
   if (metrics) metrics->stop();
   host.set_publisher(nullptr);  // the app goes away with this function
   control.stop();
@@ -595,9 +614,10 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   }
   plugin_host host(*config.value, env, logger);
-  // `demo`, `users` and `tokens` only write databases: no plugin code runs for them either.
+  // `demo`, `users`, `tokens` and `audit` only work on databases: no plugin code runs for them either.
   const auto command_word = first_command_word(argc, argv);
-  if (!wants_version && !is_inspect && command_word != "demo" && command_word != "users" && command_word != "tokens") {
+  if (!wants_version && !is_inspect && command_word != "demo" && command_word != "users" && command_word != "tokens" &&
+      command_word != "audit") {
     std::vector<std::string> warnings;
     std::vector<fs::path> files = discover_plugins(dirs, &warnings);
     for (const auto& w : warnings) logger->warn("{}", w);
@@ -644,6 +664,10 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   users_commands users;
   for (const auto& role : config.value->roles) users.known_roles.push_back(role.name);  // [roles.NAME]
   add_users_commands(app, users);
+  audit_commands audit_cmds;
+  add_audit_commands(app, audit_cmds);
+  config_commands config_cmds;
+  add_config_commands(app, config_cmds);
 
   std::map<const CLI::App*, const command_entry*> plugin_commands;
   std::map<std::string, parsed_values> plugin_values;
@@ -750,13 +774,35 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
         logger->warn("source '{}' is not usable yet: {}", s.name, st.message);
       }
     }
-    int code = serve_http(host, effective, out, *logger);
+    // The server records security events; without a working audit log it does not start.
+    std::unique_ptr<audit_log> audit;
+    try {
+      audit = open_audit_log(effective.audit, *logger);
+      record_startup_events(*audit, effective, host);
+    } catch (const std::exception& e) {
+      err << "trellis serve: " << e.what() << "\n";
+      return 1;
+    }
+    int code = serve_http(host, effective, *audit, out, *logger);
     host.shutdown();
     logger->info("all plugins shut down");
     return code;
   }
   if (auto code = run_data_command(data, host, out, err)) return *code;
+  // User and token changes from the command line go to the audit log too.
+  std::unique_ptr<audit_log> users_audit;
+  if (command_word == "users" || command_word == "tokens") {
+    try {
+      users_audit = open_audit_log(config.value->audit, *logger);
+      users.audit = users_audit.get();
+    } catch (const std::exception& e) {
+      err << "trellis " << *command_word << ": the audit log: " << e.what() << "\n";
+      return 1;
+    }
+  }
   if (auto code = run_users_command(users, *config.value, out, err)) return *code;
+  if (auto code = run_audit_command(audit_cmds, *config.value, *logger, out, err)) return *code;
+  if (auto code = run_config_command(config_cmds, host, env, out, err)) return *code;
   for (const auto& [sub, cmd] : plugin_commands) {
     if (!sub->parsed()) continue;
     parsed_values& values = plugin_values[cmd->name];

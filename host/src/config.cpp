@@ -1,8 +1,11 @@
 #include "trellis/host/config.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -10,6 +13,7 @@
 #include <boost/json/parse.hpp>
 #include <toml++/toml.h>
 
+#include "trellis/host/audit.hpp"
 #include "trellis/host/demo_data.hpp"
 
 namespace trellis::host {
@@ -58,6 +62,16 @@ std::optional<std::string> resolve_secret_reference(std::string_view reference,
     std::ifstream in(path, std::ios::binary);
     if (path.empty() || !in) {
       error = "cannot read secret file '" + path.string() + "'";
+      return std::nullopt;
+    }
+    // A secret that others on the machine can read is no secret; one they
+    // can write lets them choose it.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) != 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      error = "secret file '" + path.string() + "' has mode " + mode +
+              ", readable or writable by group or others; run: chmod 600 " + path.string();
       return std::nullopt;
     }
     std::ostringstream content;
@@ -338,6 +352,74 @@ const auth_key* find_auth_key(std::string_view name) {
   return nullptr;
 }
 
+// [audit] as written, resolved once the environment overrides are known.
+struct raw_audit {
+  std::optional<std::string> path;
+  std::optional<std::string> key;  // a reference, from the file
+  std::string key_origin;          // " (line L, column C)"
+};
+
+void read_audit_table(const toml::table& table, raw_audit& audit) {
+  for (const auto& [k, v] : table) {
+    const std::string key(k.str());
+    if (key != "path" && key != "key") {
+      throw config_error{"unknown key 'audit." + key + "' (" + where(v) + "); known: path, key"};
+    }
+    auto text = v.value<std::string>();
+    if (!text || !v.is_string()) throw config_error{"'audit." + key + "' must be a string (" + where(v) + ")"};
+    if (key == "path") {
+      if (text->empty()) throw config_error{"'audit.path' must not be empty (" + where(v) + ")"};
+      audit.path = *text;
+    } else {
+      // The key chains the records; written into trellis.toml it would end
+      // up in backups and repositories next to the log it protects.
+      if (text->rfind("env:", 0) != 0 && text->rfind("file:", 0) != 0) {
+        throw config_error{"'audit.key' must be a secret reference, env:NAME or file:/path, not the key itself (" +
+                           where(v) + ")"};
+      }
+      audit.key = *text;
+      audit.key_origin = " (" + where(v) + ")";
+    }
+  }
+}
+
+// Fills cfg.audit: TRELLIS_AUDIT_PATH and TRELLIS_AUDIT_KEY win over the file;
+// the environment may hold the key itself, as for plugin secrets.
+void apply_audit(host_config& cfg, raw_audit audit, const env_lookup& env) {
+  if (auto v = env("TRELLIS_AUDIT_PATH")) {
+    if (v->empty()) throw config_error{"TRELLIS_AUDIT_PATH is empty; give the audit log's file"};
+    audit.path = *v;
+  }
+  std::string origin = audit.key_origin;
+  if (auto v = env("TRELLIS_AUDIT_KEY")) {
+    audit.key = *v;
+    origin = " (TRELLIS_AUDIT_KEY)";
+  }
+  if (audit.path) {
+    std::filesystem::path p(*audit.path);
+    if (p.is_relative() && !cfg.file.empty()) p = cfg.file.parent_path() / p;
+    // Absolute, so messages and `config show` say exactly which file holds the log.
+    std::error_code ec;
+    std::filesystem::path absolute = std::filesystem::absolute(p, ec);
+    cfg.audit.path = ec ? p : absolute.lexically_normal();
+  } else if (std::filesystem::path demo = default_demo_database_path(env); !demo.empty()) {
+    cfg.audit.path = demo.parent_path() / "audit.db";  // the data directory
+  }
+  if (!audit.key) return;
+  std::string key = *audit.key;
+  if (key.rfind("env:", 0) == 0 || key.rfind("file:", 0) == 0) {
+    std::string error;
+    auto secret = resolve_secret_reference(key, env, error);
+    if (!secret) throw config_error{"'audit.key': " + error + origin};
+    key = std::move(*secret);
+  }
+  if (key.size() < audit_min_key_bytes) {
+    throw config_error{"'audit.key': the key is " + std::to_string(key.size()) + " bytes; it needs at least " +
+                       std::to_string(audit_min_key_bytes) + " (e.g. 64 hex digits: openssl rand -hex 32)" + origin};
+  }
+  cfg.audit.key = std::move(key);
+}
+
 // A [sources.NAME] table as written, with where each key came from (a line
 // in the file, or an environment variable), before it is checked.
 struct raw_source {
@@ -522,7 +604,7 @@ role_config read_role(const std::string& name, const toml::node& node) {
   return r;
 }
 
-void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sources& sources) {
+void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sources& sources, raw_audit& audit) {
   toml::table root;
   try {
     root = toml::parse_file(file.string());
@@ -625,6 +707,8 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sou
         }
         if (!error.empty()) throw config_error{"'auth." + key + "' " + error + " (" + where(v) + ")"};
       }
+    } else if (section == "audit") {
+      read_audit_table(*table, audit);
     } else if (section == "sources") {
       for (const auto& [id, v] : *table) {
         const std::string name(id.str());
@@ -657,7 +741,7 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sou
       }
     } else {
       throw config_error{"unknown section [" + section + "] (" + where(section_node) +
-                         "); known: [server], [plugins], [logging], [sources.<name>], [plugin.<id>], [metrics], [roles.<name>], [auth]"};
+                         "); known: [server], [plugins], [logging], [sources.<name>], [plugin.<id>], [metrics], [roles.<name>], [auth], [audit]"};
     }
   }
 }
@@ -668,6 +752,7 @@ config_result load_config(const std::optional<std::filesystem::path>& file, cons
   config_result r;
   host_config cfg;
   raw_sources sources;
+  raw_audit audit;
   try {
     if (file) {
       std::error_code ec;
@@ -677,7 +762,7 @@ config_result load_config(const std::optional<std::filesystem::path>& file, cons
       }
       cfg.file = *file;
       try {
-        read_file_into(*file, cfg, sources);
+        read_file_into(*file, cfg, sources, audit);
       } catch (const config_error& e) {
         r.error = file->string() + ": " + e.message;
         return r;
@@ -751,6 +836,11 @@ config_result load_config(const std::optional<std::filesystem::path>& file, cons
     if (auto v = env("TRELLIS_LOGGING_LEVEL")) {
       check_log_level(*v, "TRELLIS_LOGGING_LEVEL");
       cfg.log_level = *v;
+    }
+    try {
+      apply_audit(cfg, std::move(audit), env);
+    } catch (const config_error& e) {
+      throw config_error{(cfg.file.empty() ? "" : cfg.file.string() + ": ") + e.message};
     }
     for (auto& [name, src] : sources) {
       try {
