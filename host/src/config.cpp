@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include <boost/json/parse.hpp>
@@ -388,10 +389,12 @@ source_config build_source(const std::string& name, const raw_source& src, const
   return out;
 }
 
-void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sources& sources) {
+// `file` names the text in messages and anchors relative paths.
+void read_toml_into(std::string_view text, const std::filesystem::path& file, host_config& cfg,
+                    raw_sources& sources) {
   toml::table root;
   try {
-    root = toml::parse_file(file.string());
+    root = toml::parse(text, file.string());
   } catch (const toml::parse_error& e) {
     const auto& src = e.source();
     throw config_error{"line " + std::to_string(src.begin.line) + ", column " +
@@ -495,24 +498,19 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sou
   }
 }
 
-}  // namespace
-
-config_result load_config(const std::optional<std::filesystem::path>& file, const env_lookup& env) {
+// The TOML text (none: built-in defaults) with environment overrides applied.
+config_result load_config_from(const std::string_view* text, const std::filesystem::path& file,
+                               const env_lookup& env) {
   config_result r;
   host_config cfg;
   raw_sources sources;
   try {
-    if (file) {
-      std::error_code ec;
-      if (!std::filesystem::is_regular_file(*file, ec)) {
-        r.error = file->string() + ": no such configuration file";
-        return r;
-      }
-      cfg.file = *file;
+    if (text != nullptr) {
+      cfg.file = file;
       try {
-        read_file_into(*file, cfg, sources);
+        read_toml_into(*text, file, cfg, sources);
       } catch (const config_error& e) {
-        r.error = file->string() + ": " + e.message;
+        r.error = (file.empty() ? std::string("configuration") : file.string()) + ": " + e.message;
         return r;
       }
     }
@@ -581,6 +579,29 @@ config_result load_config(const std::optional<std::filesystem::path>& file, cons
   }
   r.value = std::move(cfg);
   return r;
+}
+
+}  // namespace
+
+config_result load_config_text(std::string_view text, const std::filesystem::path& file, const env_lookup& env) {
+  return load_config_from(&text, file, env);
+}
+
+config_result load_config(const std::optional<std::filesystem::path>& file, const env_lookup& env) {
+  if (!file) return load_config_from(nullptr, {}, env);
+  config_result r;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(*file, ec)) {
+    r.error = file->string() + ": no such configuration file";
+    return r;
+  }
+  std::ifstream in(*file, std::ios::binary);
+  if (!in) {
+    r.error = file->string() + ": cannot read the configuration file";
+    return r;
+  }
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  return load_config_text(text, *file, env);
 }
 
 namespace {
