@@ -181,23 +181,31 @@ const server_key server_keys[] = {
      }},
     {"header_timeout", true,
      [](host_config& c, const std::string&, std::int64_t n) {
+       // Checked first: seconds(n) to milliseconds overflows for a huge n.
+       if (std::string error = positive(n, 3600); !error.empty()) return error;
        c.server.header_timeout = std::chrono::seconds(n);
-       return positive(n, 3600);
+       return std::string();
      }},
     {"body_timeout", true,
      [](host_config& c, const std::string&, std::int64_t n) {
+       // Checked first: seconds(n) to milliseconds overflows for a huge n.
+       if (std::string error = positive(n, 3600); !error.empty()) return error;
        c.server.body_timeout = std::chrono::seconds(n);
-       return positive(n, 3600);
+       return std::string();
      }},
     {"idle_timeout", true,
      [](host_config& c, const std::string&, std::int64_t n) {
+       // Checked first: seconds(n) to milliseconds overflows for a huge n.
+       if (std::string error = positive(n, 3600); !error.empty()) return error;
        c.server.idle_timeout = std::chrono::seconds(n);
-       return positive(n, 3600);
+       return std::string();
      }},
     {"shutdown_timeout", true,
      [](host_config& c, const std::string&, std::int64_t n) {
+       // Checked first: seconds(n) to milliseconds overflows for a huge n.
+       if (std::string error = positive(n, 3600); !error.empty()) return error;
        c.server.shutdown_timeout = std::chrono::seconds(n);
-       return positive(n, 3600);
+       return std::string();
      }},
 };
 
