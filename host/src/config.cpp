@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include <boost/json/parse.hpp>
@@ -194,23 +195,31 @@ const server_key server_keys[] = {
      }},
     {"header_timeout", true,
      [](host_config& c, const std::string&, std::int64_t n) {
+       // Checked first: seconds(n) to milliseconds overflows for a huge n.
+       if (std::string error = positive(n, 3600); !error.empty()) return error;
        c.server.header_timeout = std::chrono::seconds(n);
-       return positive(n, 3600);
+       return std::string();
      }},
     {"body_timeout", true,
      [](host_config& c, const std::string&, std::int64_t n) {
+       // Checked first: seconds(n) to milliseconds overflows for a huge n.
+       if (std::string error = positive(n, 3600); !error.empty()) return error;
        c.server.body_timeout = std::chrono::seconds(n);
-       return positive(n, 3600);
+       return std::string();
      }},
     {"idle_timeout", true,
      [](host_config& c, const std::string&, std::int64_t n) {
+       // Checked first: seconds(n) to milliseconds overflows for a huge n.
+       if (std::string error = positive(n, 3600); !error.empty()) return error;
        c.server.idle_timeout = std::chrono::seconds(n);
-       return positive(n, 3600);
+       return std::string();
      }},
     {"shutdown_timeout", true,
      [](host_config& c, const std::string&, std::int64_t n) {
+       // Checked first: seconds(n) to milliseconds overflows for a huge n.
+       if (std::string error = positive(n, 3600); !error.empty()) return error;
        c.server.shutdown_timeout = std::chrono::seconds(n);
-       return positive(n, 3600);
+       return std::string();
      }},
     // HTTPS: the files are read when the server starts (serve), not here, so
     // other commands run without them; both-or-neither is checked after all keys.
@@ -604,10 +613,12 @@ role_config read_role(const std::string& name, const toml::node& node) {
   return r;
 }
 
-void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sources& sources, raw_audit& audit) {
+// `file` names the text in messages and anchors relative paths.
+void read_toml_into(std::string_view text, const std::filesystem::path& file, host_config& cfg,
+                    raw_sources& sources, raw_audit& audit) {
   toml::table root;
   try {
-    root = toml::parse_file(file.string());
+    root = toml::parse(text, file.string());
   } catch (const toml::parse_error& e) {
     const auto& src = e.source();
     throw config_error{"line " + std::to_string(src.begin.line) + ", column " +
@@ -746,25 +757,20 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sou
   }
 }
 
-}  // namespace
-
-config_result load_config(const std::optional<std::filesystem::path>& file, const env_lookup& env) {
+// The TOML text (none: built-in defaults) with environment overrides applied.
+config_result load_config_from(const std::string_view* text, const std::filesystem::path& file,
+                               const env_lookup& env) {
   config_result r;
   host_config cfg;
   raw_sources sources;
   raw_audit audit;
   try {
-    if (file) {
-      std::error_code ec;
-      if (!std::filesystem::is_regular_file(*file, ec)) {
-        r.error = file->string() + ": no such configuration file";
-        return r;
-      }
-      cfg.file = *file;
+    if (text != nullptr) {
+      cfg.file = file;
       try {
-        read_file_into(*file, cfg, sources, audit);
+        read_toml_into(*text, file, cfg, sources, audit);
       } catch (const config_error& e) {
-        r.error = file->string() + ": " + e.message;
+        r.error = (file.empty() ? std::string("configuration") : file.string()) + ": " + e.message;
         return r;
       }
     }
@@ -872,6 +878,29 @@ config_result load_config(const std::optional<std::filesystem::path>& file, cons
   }
   r.value = std::move(cfg);
   return r;
+}
+
+}  // namespace
+
+config_result load_config_text(std::string_view text, const std::filesystem::path& file, const env_lookup& env) {
+  return load_config_from(&text, file, env);
+}
+
+config_result load_config(const std::optional<std::filesystem::path>& file, const env_lookup& env) {
+  if (!file) return load_config_from(nullptr, {}, env);
+  config_result r;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(*file, ec)) {
+    r.error = file->string() + ": no such configuration file";
+    return r;
+  }
+  std::ifstream in(*file, std::ios::binary);
+  if (!in) {
+    r.error = file->string() + ": cannot read the configuration file";
+    return r;
+  }
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  return load_config_text(text, *file, env);
 }
 
 namespace {

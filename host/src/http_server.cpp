@@ -2,6 +2,7 @@
 // expensive to compile, so nothing else in the host includes it.
 #include "trellis/host/http_server.hpp"
 
+#include "trellis/host/http_parse.hpp"
 #include "trellis/host/text.hpp"
 #include "tls_context.hpp"
 
@@ -30,7 +31,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
-#include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
 namespace trellis::host {
@@ -49,34 +49,6 @@ using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 template <class Stream>
 inline constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
 
-
-// RFC 3986 section 6.2.2.2: "%6E" and "n" name the same path, so escapes of
-// unreserved characters are decoded before routing. Other escapes ("%2F",
-// "%20") stay, so path segments keep their boundaries.
-std::string normalize_path(std::string_view path) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(path.size());
-  for (std::size_t i = 0; i < path.size(); ++i) {
-    if (path[i] == '%' && i + 2 < path.size() && hex(path[i + 1]) >= 0 && hex(path[i + 2]) >= 0) {
-      const char c = static_cast<char>(hex(path[i + 1]) * 16 + hex(path[i + 2]));
-      const bool unreserved = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' ||
-                              c == '_' || c == '~';
-      if (unreserved) {
-        out += c;
-        i += 2;
-        continue;
-      }
-    }
-    out += path[i];
-  }
-  return out;
-}
 
 std::string new_request_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -488,7 +460,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     if (!request_ok_) {
       response.status = 400;
       response.set("Content-Type", "text/plain; charset=utf-8");
-      response.body = "Bad Request: the request target is not a valid path\n";
+      response.body = "Bad Request: the request target is not a valid path: " + bad_target_ + "\n";
     } else {
       try {
         srv_->handler(request, response);
@@ -512,18 +484,15 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     r.tls = is_tls<Stream>;
     for (const auto& f : req) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     r.body = req.body();
-    request_ok_ = true;
-    auto parsed = boost::urls::parse_origin_form(r.target);
-    if (!parsed) {
-      request_ok_ = false;
+    auto parsed = parse_request_target(r.target);
+    request_ok_ = parsed.value.has_value();
+    bad_target_ = std::move(parsed.error);
+    if (!parsed.value) {
       r.path = "/";
       return r;
     }
-    r.path = normalize_path(parsed->encoded_path());
-    if (r.path.empty()) r.path = "/";
-    boost::urls::encoding_opts opts;
-    opts.space_as_plus = true;
-    for (auto param : parsed->params(opts)) r.query.emplace_back(param.key, param.value);
+    r.path = std::move(parsed.value->path);
+    r.query = std::move(parsed.value->params);
     return r;
   }
 
@@ -782,6 +751,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   bool upgraded_ = false;  // stream_ moved to a WebSocket session
   bool tls_up_ = false;    // the TLS handshake completed
   bool closing_ = false;   // TLS close_notify under way
+  std::string bad_target_;  // why the last request's target was refused
   // The request being measured for the observer.
   std::chrono::steady_clock::time_point started_{};
   std::string method_;

@@ -21,6 +21,7 @@
 #include "trellis/host/admin_api.hpp"
 #include "trellis/host/calls.hpp"
 #include "trellis/host/data_api.hpp"
+#include "trellis/host/http_parse.hpp"
 #include "trellis/host/metrics.hpp"
 #include "trellis/host/plugin_host.hpp"
 #include "trellis/host/router.hpp"
@@ -62,25 +63,6 @@ bool etag_matches(std::string_view if_none_match, std::string_view etag) {
     start = end + 1;
   }
   return false;
-}
-
-string_pairs parse_cookies(std::string_view header) {
-  string_pairs out;
-  std::size_t start = 0;
-  while (start < header.size()) {
-    std::size_t end = header.find(';', start);
-    if (end == std::string_view::npos) end = header.size();
-    std::string_view item = header.substr(start, end - start);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    std::size_t eq = item.find('=');
-    if (eq != std::string_view::npos && eq > 0) {
-      std::string_view value = item.substr(eq + 1);
-      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
-      out.emplace_back(std::string(item.substr(0, eq)), std::string(value));
-    }
-    start = end + 1;
-  }
-  return out;
 }
 
 std::optional<std::string> pct_decode(std::string_view s) {

@@ -151,6 +151,42 @@ TEST_F(Config, RejectsMissingFile) {
   EXPECT_FALSE(r.value.has_value()) << "a directory is not a configuration file";
 }
 
+// load_config_text reads TOML from memory: the name it is given anchors
+// relative paths and starts its messages, and no file is read.
+TEST_F(Config, LoadsFromTextWithoutReadingTheFile) {
+  const fs::path named = dir_ / "never-written" / "trellis.toml";
+  config_result r = trellis::host::load_config_text("[plugins]\ndirs = [\"p\"]\n[logging]\nlevel = \"debug\"\n",
+                                                    named, env.lookup());
+  ASSERT_TRUE(r.value.has_value()) << r.error;
+  EXPECT_EQ(r.value->file, named);
+  ASSERT_EQ(r.value->plugin_dirs.size(), 1u);
+  EXPECT_EQ(r.value->plugin_dirs[0], dir_ / "never-written" / "p");
+  EXPECT_EQ(r.value->log_level, "debug");
+
+  r = trellis::host::load_config_text("[logging]\nlevel = \"loud\"\n", named, env.lookup());
+  EXPECT_FALSE(r.value.has_value());
+  EXPECT_EQ(r.error.rfind(named.string() + ": ", 0), 0u) << r.error;
+  r = trellis::host::load_config_text("[plugins\n", {}, env.lookup());
+  EXPECT_FALSE(r.value.has_value());
+  EXPECT_EQ(r.error.rfind("configuration: line 1", 0), 0u) << r.error;
+}
+
+// A timeout far out of range is refused before it is converted to
+// milliseconds, which overflowed (undefined behaviour) for a huge value.
+TEST_F(Config, RejectsHugeTimeoutsWithoutOverflow) {
+  for (const char* key : {"header_timeout", "body_timeout", "idle_timeout", "shutdown_timeout"}) {
+    SCOPED_TRACE(key);
+    EXPECT_CONTAINS(load_error(std::string("[server]\n") + key + " = 9223372036854775807\n"),
+                    std::string("'server.") + key + "' must be from 1 to 3600");
+    EXPECT_CONTAINS(load_error(std::string("[server]\n") + key + " = -9223372036854775808\n"),
+                    "must be from 1 to 3600");
+  }
+  env.vars["TRELLIS_SERVER_IDLE_TIMEOUT"] = "9223372036854775807";
+  config_result r = load_config(std::nullopt, env.lookup());
+  EXPECT_FALSE(r.value.has_value());
+  EXPECT_CONTAINS(r.error, "TRELLIS_SERVER_IDLE_TIMEOUT is '9223372036854775807': must be from 1 to 3600");
+}
+
 // [plugins] dirs are relative to the file's directory; absolute ones stay as they are.
 TEST_F(Config, ReadsPluginDirsRelativeToFile) {
   host_config cfg = load(R"(

@@ -99,6 +99,11 @@ struct config_result {
 /// key, or a value of the wrong type.
 config_result load_config(const std::optional<std::filesystem::path>& file, const env_lookup& env);
 
+/// Parses `text` as the contents of a trellis.toml and applies environment
+/// overrides, as load_config does with a file. `file` names the text in
+/// messages and is the base of relative paths; it is not read.
+config_result load_config_text(std::string_view text, const std::filesystem::path& file, const env_lookup& env);
+
 struct plugin_config_result {
   std::optional<boost::json::object> value;
   std::string error;
