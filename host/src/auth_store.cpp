@@ -737,7 +737,7 @@ authenticator::login_result auth_store_authenticator::login(std::string_view nam
                                                             std::string_view address) {
   audit_origin from;
   from.address = std::string(address);
-  using store_result = trellis::host::login_result;  // not authenticator's, which this scope sees first
+  using store_result = trellis::host::login_result;  // in here, plain login_result is the authenticator's
   store_result r = store_.login(name, password, from);
   authenticator::login_result out;
   out.result = r.result == store_result::outcome::ok          ? authenticator::login_result::outcome::ok
