@@ -117,6 +117,10 @@ std::unique_ptr<ssl::context> make_tls_server_context(const std::string& cert_fi
   harden(*ctx);
 
   const std::string chain = read_pem("tls_cert", cert_file, false);
+  // OpenSSL says only "PEM lib" for a file without any certificate in it.
+  if (chain.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    throw failure("tls_cert", cert_file, "holds no PEM certificate (no '-----BEGIN CERTIFICATE-----' line)");
+  }
   boost::system::error_code ec;
   ctx->use_certificate_chain(boost::asio::buffer(chain), ec);
   if (ec) throw failure("tls_cert", cert_file, "holds no usable PEM certificate: " + ec.message());
