@@ -70,17 +70,18 @@ struct chart_spec {
   std::string unit;  ///< written after values in the card's note
   std::vector<std::string> series;
   std::vector<std::string> labels;
+  std::vector<std::string> colors;  ///< one per series (Okabe–Ito, readable with colour blindness)
   std::string note;
 };
 
 const std::vector<chart_spec>& chart_specs() {
   static const std::vector<chart_spec> specs{
-      {"monitoring-requests", "Request rate", "number", "requests/s", {"request_rate"}, {"requests/s"},
+      {"monitoring-requests", "Request rate", "number", "requests/s", {"request_rate"}, {"requests/s"}, {"#0072B2"},
        "Requests per second the host answered."},
-      {"monitoring-errors", "Error rate", "percent", "", {"error_rate"}, {"5xx share"},
+      {"monitoring-errors", "Error rate", "percent", "", {"error_rate"}, {"5xx share"}, {"#D55E00"},
        "Share of requests answered with a 5xx status."},
       {"monitoring-latency", "Latency", "number", "ms", {"latency_p50", "latency_p95", "latency_p99"},
-       {"p50", "p95", "p99"}, "Response time percentiles in milliseconds."},
+       {"p50", "p95", "p99"}, {"#009E73", "#E69F00", "#CC79A7"}, "Response time percentiles in milliseconds."},
   };
   return specs;
 }
@@ -104,6 +105,7 @@ node chart_card(const trellis::plugin& host, const chart_spec& spec, std::vector
                        {"id", spec.id},
                        {"data-series", joined(spec.series)},
                        {"data-labels", joined(spec.labels)},
+                       {"data-colors", joined(spec.colors)},
                        {"data-unit", spec.unit}},
                  raw(chart.body), p(attrs{{"class", "muted monitoring-note"}}, spec.note));
 }
@@ -141,7 +143,7 @@ void dashboard(const trellis::plugin& host, trellis::response& res) {
       h1("Monitoring"),
       p(attrs{{"class", "muted monitoring-intro"}}, "The last ", window_minutes,
         " minutes of this host, in UTC. Updates: ",
-        span(attrs{{"class", "monitoring-live"}, {"id", "monitoring-live"}}, "waiting for JavaScript"), "."),
+        span(attrs{{"class", "monitoring-live"}, {"id", "monitoring-live"}}, "off (they need JavaScript)"), "."),
       element("noscript", attrs{},
               p(attrs{{"class", "card"}}, "The charts, the slowest queries and the alerts are drawn by JavaScript. "
                                           "The same figures are at ",

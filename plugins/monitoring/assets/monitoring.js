@@ -183,7 +183,7 @@
     var option = {
       backgroundColor: "transparent",
       useUTC: true,
-      color: base.color,
+      color: words(card, "data-colors").length ? words(card, "data-colors") : base.color,
       tooltip: { trigger: "axis" },
       xAxis: { type: "time", axisLabel: { hideOverlap: true } },
       yAxis: { type: "value", min: 0, name: unit, nameTextStyle: { align: "left" } },
