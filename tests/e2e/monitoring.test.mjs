@@ -13,7 +13,7 @@
 // topic trellis/monitoring). A host that answers that address with 404 gets
 // the one test that applies to it: the page says so clearly.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -27,8 +27,15 @@ const HISTORY = "/api/v1/monitoring/history?minutes=60";
 const statusLogged = (code) => new RegExp(`status of ${code} `);
 
 // The host's monitoring settings for the test: a one-second step, so the
-// next point comes soon, and a rule that fires on any traffic.
-const MONITORING_CONFIG = `[monitoring]
+// next point comes soon, a rule that fires on any traffic, and a demo
+// database whose every query counts as slow.
+const MONITORING_CONFIG = `[sources.demo]
+plugin = "sqlite"
+path = "demo.db"
+read_only = true
+slow_query_ms = 0
+
+[monitoring]
 resolution_seconds = 1
 
 [[alerts.rules]]
@@ -44,9 +51,9 @@ function pluginFiles() {
   const corePages = listed.find((f) => path.basename(f) === "core-pages.so");
   if (!corePages) throw new Error("TRELLIS_E2E_PLUGINS names no core-pages.so; run the suite through ctest");
   const dir = path.dirname(corePages);
-  const files = ["core-pages.so", "echarts.so", "monitoring.so"].map((f) => path.join(dir, f));
+  const files = ["core-pages.so", "sqlite.so", "echarts.so", "monitoring.so"].map((f) => path.join(dir, f));
   for (const f of files) {
-    if (!fs.existsSync(f)) throw new Error(`${f} is missing: build the targets core-pages, echarts and monitoring`);
+    if (!fs.existsSync(f)) throw new Error(`${f} is missing: build the targets core-pages, sqlite, echarts and monitoring`);
   }
   return files;
 }
@@ -58,6 +65,12 @@ async function startHost(config) {
   if (!trellis) throw new Error("TRELLIS_BIN is not set; run the suite through ctest");
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "trellis-e2e-mon-"));
   fs.writeFileSync(path.join(work, "trellis.toml"), config);
+  const env = { ...process.env };
+  for (const key of Object.keys(env)) {
+    if (key.startsWith("TRELLIS_") && !key.startsWith("TRELLIS_E2E")) delete env[key];
+  }
+  const init = spawnSync(trellis, ["demo", "init", "--path", path.join(work, "demo.db")], { env, encoding: "utf8" });
+  if (init.status !== 0) throw new Error(`trellis demo init failed:\n${init.stderr}`);
   const args = ["--config", path.join(work, "trellis.toml"), "--no-default-plugins"];
   for (const file of pluginFiles()) {
     const dir = path.join(work, path.basename(file, ".so"));
@@ -66,11 +79,7 @@ async function startHost(config) {
     args.push("--plugin-dir", dir);
   }
   args.push("serve", "--listen", "127.0.0.1:0");
-  const env = { ...process.env };
-  for (const key of Object.keys(env)) {
-    if (key.startsWith("TRELLIS_") && !key.startsWith("TRELLIS_E2E")) delete env[key];
-  }
-  const child = spawn(trellis, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(trellis, args, { env, stdio: ["ignore", "pipe", "pipe"], cwd: work });
   const server = { child, work, url: null, log: "", exit: null };
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (chunk) => { server.log += chunk; });
@@ -194,7 +203,7 @@ describe("the monitoring dashboard in Chromium", { timeout: 300000 }, () => {
       // A host without the monitoring settings refuses them; the page is then
       // tested for how it copes with the missing history.
       if (!/\[monitoring\]|monitoring\.|\[alerts\]|alerts\./.test(String(err.message))) throw err;
-      server = await startHost("");
+      server = await startHost(MONITORING_CONFIG.slice(0, MONITORING_CONFIG.indexOf("[monitoring]")));
     }
     url = server.url;
     const res = await fetch(url + HISTORY, { headers: { Accept: "application/json" } });
@@ -330,7 +339,7 @@ describe("the monitoring dashboard in Chromium", { timeout: 300000 }, () => {
     assert.ok(!Number.isNaN(Date.parse(since)), `since-time '${since}'`);
     assert.match(await page.locator("#monitoring-alerts h2").innerText(), /1 firing/);
     assert.ok(await page.locator("#monitoring-alerts .monitoring-empty").isHidden());
-    await screenshot(page, "monitoring", { doc: "monitoring" });
+    await screenshot(page, "monitoring-alert");
     page.expectNoProblems();
     await page.close();
   });
@@ -349,6 +358,34 @@ describe("the monitoring dashboard in Chromium", { timeout: 300000 }, () => {
     assert.deepEqual(await layoutProblems(page), []);
     await screenshot(page, "monitoring-narrow");
     page.expectNoProblems(hostServesHistory ? [] : [statusLogged(404)]);
+    await page.close();
+  });
+
+  test("queries of the window show among the slowest, and the screenshot for the docs", async (t) => {
+    if (!hostServesHistory) return t.skip("the host does not serve /api/v1/monitoring/history (404)");
+    const sql = "SELECT c.name, count(*) AS orders FROM orders o JOIN customers c ON c.id = o.customer_id " +
+                "GROUP BY c.name ORDER BY orders DESC LIMIT 5";
+    const res = await fetch(url + "/api/v1/sources/demo/query", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ sql }),
+    });
+    assert.equal(res.status, 200, await res.text());
+    const { page } = await visit(PAGE);
+    await chartsDrawn(page);
+    const row = page.locator("#monitoring-slow tbody tr", { hasText: "GROUP BY c.name" });
+    await row.waitFor({ state: "visible", timeout: 30000 });
+    assert.match(await row.innerText(), /demo/);
+    assert.match(await row.locator("td.num").innerText(), /\d ms$/);
+    // Half a minute of uneven traffic, so the charts have a shape to show.
+    for (let step = 0; step < 30; ++step) {
+      const n = 5 + Math.round(20 * Math.abs(Math.sin(step / 4)));
+      await Promise.all(Array.from({ length: n }, () => fetch(url + "/healthz")));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    await until(async () => (await chartPoints(page, "monitoring-requests"))[0] >= 30,
+                "the request chart has 30 points");
+    await page.locator("#monitoring-alerts tbody tr.alert-firing").waitFor({ state: "visible" });
+    await screenshot(page, "monitoring", { doc: "monitoring" });
+    page.expectNoProblems();
     await page.close();
   });
 });

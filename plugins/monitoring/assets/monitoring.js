@@ -144,6 +144,7 @@
   var locale = document.documentElement.lang || undefined;
   var integer = new Intl.NumberFormat(locale, { maximumFractionDigits: 0 });
   var decimal = new Intl.NumberFormat(locale, { maximumFractionDigits: 1 });
+  var figure = new Intl.NumberFormat(locale, { maximumSignificantDigits: 4 });  // 0.137, 31.5, 1,843
 
   // -- Messages --------------------------------------------------------------
 
@@ -187,7 +188,7 @@
       tooltip: { trigger: "axis" },
       xAxis: { type: "time", axisLabel: { hideOverlap: true } },
       yAxis: { type: "value", min: 0, name: unit, nameTextStyle: { align: "left" } },
-      grid: { left: 12, right: 28, top: top + (several ? 40 : 28), bottom: 12, containLabel: true },
+      grid: { left: 12, right: 28, top: top + 28, bottom: 12, containLabel: true },
       series: keys.map(function (k, i) {
         return {
           type: "line", name: labels[i] || k, data: series[k].slice(), showSymbol: false,
@@ -196,7 +197,8 @@
       })
     };
     if (base.title) option.title = base.title;
-    if (several) option.legend = { type: "scroll", data: labels, top: top, left: 4 };
+    // The legend goes on the title's line, right, clear of the axis name.
+    if (several) option.legend = { type: "scroll", data: labels, top: 6, right: 4 };
     return option;
   }
 
@@ -264,9 +266,12 @@
 
   // -- Tables ----------------------------------------------------------------
 
-  function cell(content, className) {
+  // `label`: the column's name, shown before the value where the table is
+  // stacked (narrow windows).
+  function cell(content, className, label) {
     var td = document.createElement("td");
     if (className) td.className = className;
+    if (label) td.setAttribute("data-label", label);
     if (content instanceof Node) td.appendChild(content);
     else td.textContent = content === null || content === undefined ? "" : String(content);
     return td;
@@ -345,12 +350,12 @@
         l.textContent = labels.map(function (k) { return k + "=" + a.labels[k]; }).join(" ");
         name.appendChild(l);
       }
-      tr.appendChild(cell(name));
+      tr.appendChild(cell(name, "wide"));
       tr.appendChild(cell(span(a.severity ? String(a.severity) : "none", "tag severity severity-" + sev)));
-      tr.appendChild(cell(span(a.state, "alert-state-" + a.state)));
+      tr.appendChild(cell(span(a.state, "alert-state-" + a.state), "end"));
       tr.appendChild(cell(when(a.state === "firing" && typeof a.fired_at === "number" ? a.fired_at : a.active_since,
-                               nowMs), "when"));
-      tr.appendChild(cell(typeof a.value === "number" ? decimal.format(a.value) : "–", "num"));
+                               nowMs), "when", "Since"));
+      tr.appendChild(cell(typeof a.value === "number" ? figure.format(a.value) : "–", "num end", "Value"));
       return tr;
     });
     var emptyText = all.length === 0 ? "No alert rules are configured."
@@ -361,14 +366,14 @@
   function slowRows(doc, nowMs) {
     var rows = (doc.slow_queries || []).map(function (q) {
       var tr = document.createElement("tr");
-      tr.appendChild(cell(q.source));
+      tr.appendChild(cell(q.source, "wide", "Source"));
       var code = document.createElement("code");
       code.className = "query";
       code.textContent = q.query === null || q.query === undefined ? "" : String(q.query);
       code.title = code.textContent;
-      tr.appendChild(cell(code));
+      tr.appendChild(cell(code, "wide"));
       tr.appendChild(cell(typeof q.duration_ms === "number" ? decimal.format(q.duration_ms) + " ms" : "–", "num"));
-      tr.appendChild(cell(when(q.time, nowMs), "when"));
+      tr.appendChild(cell(when(q.time, nowMs), "when end"));
       return tr;
     });
     table("monitoring-slow", rows, "No slow query in the last " + Math.round(windowMs / 60000) + " minutes.");
