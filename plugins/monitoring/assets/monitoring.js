@@ -485,11 +485,24 @@
         if (!socket) connect();
       })
       .catch(function (err) {
-        message(err && err.message && /^(This host|You may|The monitoring)/.test(err.message) ? err.message
-                : "The monitoring figures could not be loaded: " + (err && err.message ? err.message : err) + ".");
+        var text = err && err.message ? err.message : String(err);
+        var ours = /^(This host|You may|The monitoring)/.test(text);
+        message(ours ? text : "The monitoring figures could not be loaded: " + text + ".");
         live("off", false);
+        // A missing address or permission stays so; anything else (the host
+        // restarting, a proxy's 502) may pass: try again.
+        if (!/answered (404|401|403)\b/.test(text)) retryLoad();
       })
       .then(function () { loading = false; });
+  }
+
+  var retryTimer = null;
+  function retryLoad() {
+    if (retryTimer || socket) return;  // with a socket, its reconnect fetches again
+    retryTimer = setTimeout(function () {
+      retryTimer = null;
+      load();
+    }, 15000);
   }
 
   function connect() {
