@@ -86,10 +86,17 @@ const std::vector<chart_spec>& chart_specs() {
   return specs;
 }
 
+// Keys and colours hold no spaces: a space-separated list. Labels may: JSON.
 std::string joined(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& i : items) out += (out.empty() ? "" : " ") + i;
   return out;
+}
+
+std::string json_list(const std::vector<std::string>& items) {
+  json::array out;
+  for (const auto& i : items) out.emplace_back(i);
+  return json::serialize(out);
 }
 
 node chart_card(const trellis::plugin& host, const chart_spec& spec, std::vector<std::string>& assets) {
@@ -104,7 +111,7 @@ node chart_card(const trellis::plugin& host, const chart_spec& spec, std::vector
   return section(attrs{{"class", "card monitoring-chart"},
                        {"id", spec.id},
                        {"data-series", joined(spec.series)},
-                       {"data-labels", joined(spec.labels)},
+                       {"data-labels", json_list(spec.labels)},
                        {"data-colors", joined(spec.colors)},
                        {"data-unit", spec.unit}},
                  raw(chart.body), p(attrs{{"class", "muted monitoring-note"}}, spec.note));

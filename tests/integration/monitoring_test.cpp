@@ -63,7 +63,8 @@ TEST(Monitoring, ChartsComeFromTheEchartsPluginWithTheirAssets) {
   // The chart formats: error rate as a percentage, the others as numbers.
   EXPECT_THAT(body, HasSubstr("data-format=\"percent\""));
   EXPECT_THAT(body, HasSubstr("data-series=\"latency_p50 latency_p95 latency_p99\""));
-  EXPECT_THAT(body, HasSubstr("data-labels=\"p50 p95 p99\""));
+  EXPECT_THAT(body, HasSubstr("data-labels=\"[&quot;p50&quot;,&quot;p95&quot;,&quot;p99&quot;]\""));
+  EXPECT_THAT(body, HasSubstr("data-labels=\"[&quot;5xx share&quot;]\""));
   for (const char* asset : {"/monitoring/static/monitoring.js", "/monitoring/static/monitoring.css",
                             "/echarts/static/trellis-echarts.js"}) {
     auto res = get(server.port(), asset);

@@ -173,11 +173,21 @@
     return (el.getAttribute(name) || "").split(" ").filter(Boolean);
   }
 
+  // A JSON array of strings in an attribute (the legend labels, which may hold spaces).
+  function strings(el, name) {
+    try {
+      var list = JSON.parse(el.getAttribute(name) || "[]");
+      return Array.isArray(list) ? list.map(String) : [];
+    } catch (e) {
+      return [];
+    }
+  }
+
   // The ECharts option of a card: what the server's rendering set (title,
   // colours, UTC), with a time axis and one line per series.
   function chartOption(card, base) {
     var keys = words(card, "data-series");
-    var labels = words(card, "data-labels");
+    var labels = strings(card, "data-labels");
     var unit = card.getAttribute("data-unit") || "";
     var several = keys.length > 1;
     var top = base.title ? 34 : 6;
