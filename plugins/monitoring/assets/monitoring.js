@@ -81,6 +81,28 @@
     return series;
   }
 
+  // Adds the slow queries of `fresh` that `kept` does not hold yet: updates
+  // carry those of their step only, the history all of its window.
+  function mergeSlowQueries(kept, fresh) {
+    var key = function (q) { return [q.time, q.source, q.duration_ms, q.query].join("\u0000"); };
+    var seen = {};
+    kept.forEach(function (q) { seen[key(q)] = true; });
+    (fresh || []).forEach(function (q) {
+      if (q && typeof q === "object" && !seen[key(q)]) {
+        seen[key(q)] = true;
+        kept.push(q);
+      }
+    });
+    return kept;
+  }
+
+  // The `n` slowest queries that ran at `oldestMs` or later, slowest first.
+  function slowest(queries, oldestMs, n) {
+    return queries.filter(function (q) { return !(typeof q.time === "number" && q.time < oldestMs); })
+      .sort(function (a, b) { return (Number(b.duration_ms) || 0) - (Number(a.duration_ms) || 0); })
+      .slice(0, n);
+  }
+
   // The alerts worth showing: firing first, then pending; by severity, then
   // the longest active first.
   function activeAlerts(alerts) {
@@ -119,7 +141,8 @@
   }
 
   var api = {
-    shapeProblem: shapeProblem, appendPoints: appendPoints, trim: trim, activeAlerts: activeAlerts,
+    shapeProblem: shapeProblem, appendPoints: appendPoints, trim: trim, mergeSlowQueries: mergeSlowQueries,
+    slowest: slowest, activeAlerts: activeAlerts,
     severityName: severityName, utcTime: utcTime, duration: duration
   };
   if (typeof window !== "undefined") window.trellisMonitoring = api;
@@ -136,6 +159,8 @@
   var series = {};
   SERIES.forEach(function (k) { series[k] = []; });
   var stepMs = 0;
+  var SLOWEST = 10;  // rows of the slow-query table
+  var slowQueries = [];  // of the window, as they came
   var last = null;  // the newest document, for the tables
   var socket = null;
   var retryMs = 1000;
@@ -373,8 +398,21 @@
     table("monitoring-alerts", rows, emptyText);
   }
 
-  function slowRows(doc, nowMs) {
-    var rows = (doc.slow_queries || []).map(function (q) {
+  function newestPoint() {
+    var newest = -Infinity;
+    SERIES.forEach(function (k) {
+      if (series[k].length) newest = Math.max(newest, series[k][series[k].length - 1][0]);
+    });
+    return newest;
+  }
+
+  function slowRows(nowMs) {
+    var newest = newestPoint();
+    var oldest = newest === -Infinity ? nowMs - windowMs : newest - windowMs;
+    var shown = slowest(slowQueries, oldest, SLOWEST);
+    var inWindow = slowest(slowQueries, oldest, Infinity).length;
+    heading("monitoring-slow", inWindow > SLOWEST ? "the " + SLOWEST + " slowest of " + inWindow : "");
+    var rows = shown.map(function (q) {
       var tr = document.createElement("tr");
       tr.appendChild(cell(q.source, "wide", "Source"));
       var code = document.createElement("code");
@@ -411,16 +449,21 @@
     if (!last) return;
     var nowMs = Date.now();
     alertRows(last, nowMs);
-    slowRows(last, nowMs);
+    slowRows(nowMs);
     pluginRows(last);
   }
 
   // -- Data ------------------------------------------------------------------
 
-  function tables(doc) {
+  // Alerts and plugins come whole with every document; slow queries of an
+  // update are those of its step, added to what the page holds.
+  function tables(doc, whole) {
+    if (whole) slowQueries = [];
+    mergeSlowQueries(slowQueries, Array.isArray(doc.slow_queries) ? doc.slow_queries : []);
+    var newest = newestPoint();
+    if (newest !== -Infinity) slowQueries = slowest(slowQueries, newest - windowMs, Infinity);
     last = {
       alerts: Array.isArray(doc.alerts) ? doc.alerts : (last && last.alerts) || [],
-      slow_queries: Array.isArray(doc.slow_queries) ? doc.slow_queries : (last && last.slow_queries) || [],
       plugins: Array.isArray(doc.plugins) ? doc.plugins : last && last.plugins
     };
     drawTables();
@@ -438,7 +481,7 @@
       series[k] = appendPoints([], Array.isArray(doc.series[k]) ? doc.series[k] : [], stepMs);
     });
     trim(series, windowMs);
-    tables(doc);
+    tables(doc, true);
     drawCharts();
     live(stepMs ? "live, every " + stepMs / 1000 + " s" : "live", true);
   }
@@ -454,7 +497,7 @@
       if (Array.isArray(doc.series[k])) appendPoints(series[k], doc.series[k], stepMs);
     });
     trim(series, windowMs);
-    tables(doc);
+    tables(doc, false);
     drawCharts();
   }
 

@@ -73,6 +73,23 @@ test("trimming keeps one window before the newest point of any series", () => {
   assert.deepEqual(m.trim({ a: [], b: [] }, hour), { a: [], b: [] });
 });
 
+test("slow queries of updates are added once, and the slowest of the window come first", () => {
+  const a = { source: "demo", query: "SELECT 1", duration_ms: 12, time: 1000 };
+  const b = { source: "demo", query: "SELECT 2", duration_ms: 900, time: 2000 };
+  const c = { source: "pg", query: "SELECT 3", duration_ms: 40, time: 3000 };
+  // The history holds a and b; an update brings c, and a again (the same step published twice).
+  const kept = m.mergeSlowQueries([a, b], [c, a]);
+  assert.deepEqual(kept, [a, b, c]);
+  assert.deepEqual(m.mergeSlowQueries([], undefined), []);
+  // The same query at another time is another entry.
+  assert.equal(m.mergeSlowQueries([a], [{ ...a, time: 5000 }]).length, 2);
+  assert.deepEqual(m.slowest([a, b, c], 0, 10), [b, c, a]);
+  assert.deepEqual(m.slowest([a, b, c], 0, 2), [b, c]);
+  // Older than the window: gone.
+  assert.deepEqual(m.slowest([a, b, c], 1500, 10), [b, c]);
+  assert.deepEqual(m.slowest(fixture().slow_queries, 0, 10).map((q) => q.duration_ms), [812.4]);
+});
+
 test("only firing and pending alerts show, firing first, then by severity", () => {
   const names = m.activeAlerts(fixture().alerts).map((a) => a.name);
   assert.deepEqual(names, ["HighErrorRate", "SlowP95"]);
