@@ -286,6 +286,8 @@ describe("the monitoring dashboard in Chromium", { timeout: 300000 }, () => {
       document.querySelector("#monitoring-latency .trellis-echarts")).getOption().legend[0].data);
     assert.deepEqual(legend, ["p50", "p95", "p99"]);
     assert.match(await page.locator("#monitoring-live").innerText(), /^live/);
+    assert.ok(await page.locator("#monitoring-message").isHidden());
+    page.expectNoProblems();
     await page.close();
   });
 
