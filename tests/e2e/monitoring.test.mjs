@@ -69,6 +69,9 @@ async function startHost(config) {
   for (const key of Object.keys(env)) {
     if (key.startsWith("TRELLIS_") && !key.startsWith("TRELLIS_E2E")) delete env[key];
   }
+  // The page needs monitoring.dashboard:view: the browser acts as an
+  // anonymous admin, as in the other page tests (harness.mjs).
+  env.TRELLIS_AUTH_ANONYMOUS_ROLE = "admin";
   const init = spawnSync(trellis, ["demo", "init", "--path", path.join(work, "demo.db")], { env, encoding: "utf8" });
   if (init.status !== 0) throw new Error(`trellis demo init failed:\n${init.stderr}`);
   const args = ["--config", path.join(work, "trellis.toml"), "--no-default-plugins"];

@@ -12,6 +12,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include "trellis/host/access.hpp"
 #include "trellis/host/manifest.hpp"
 #include "web_server_harness.hpp"
 
@@ -121,6 +122,39 @@ TEST(Monitoring, ManifestDeclaresPermissionAndDependency) {
   const json::object& rec = list.at("plugins").at(0).as_object();
   EXPECT_NE(rec.at("state"), "loaded");
   EXPECT_THAT(std::string(rec.at("error").as_string()), HasSubstr("echarts"));
+}
+
+// Only roles holding monitoring.dashboard:view see the page: admin by the
+// manifest's grant; an anonymous request with the viewer role is refused.
+TEST(Monitoring, PageNeedsItsPermission) {
+  auto logger = std::make_shared<spdlog::logger>("trellis", std::make_shared<capture_sink>());
+  th::plugin_host host({}, [](std::string_view) -> std::optional<std::string> { return std::nullopt; }, logger);
+  host.load(plugins());
+  std::vector<std::string> warnings;
+  const th::access_policy policy = th::access_policy::from(host, host.config(), warnings);
+  EXPECT_TRUE(policy.declared("monitoring.dashboard:view"));
+  EXPECT_TRUE(policy.role_allows("admin", "monitoring.dashboard:view"));
+  EXPECT_FALSE(policy.role_allows("editor", "monitoring.dashboard:view"));
+  EXPECT_FALSE(policy.role_allows("viewer", "monitoring.dashboard:view"));
+
+  auto answer = [&](const std::string& role) {
+    th::web_options options;
+    options.security.policy = &policy;
+    options.security.anonymous_role = role;
+    th::web_app app(host, std::move(options));
+    th::http_request req;
+    req.method = "GET";
+    req.target = req.path = "/monitoring/";
+    req.headers.emplace_back("Accept", "text/html");
+    req.request_id = "t1";
+    th::http_response res;
+    app.handler()(req, res);
+    return res;
+  };
+  EXPECT_EQ(answer("admin").status, 200);
+  const th::http_response refused = answer("viewer");
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_THAT(refused.body, Not(HasSubstr("monitoring-requests")));
 }
 
 }  // namespace
