@@ -364,8 +364,10 @@
     var all = doc.alerts || [];
     var active = activeAlerts(all);
     var firing = active.filter(function (a) { return a.state === "firing"; }).length;
-    heading("monitoring-alerts", active.length ? firing + " firing, " + (active.length - firing) + " pending" : "",
-            firing ? "bad" : "muted");
+    var counts = [];
+    if (firing) counts.push(firing + " firing");
+    if (active.length > firing) counts.push(active.length - firing + " pending");
+    heading("monitoring-alerts", counts.join(", "), firing ? "bad" : "muted");
     var rows = active.map(function (a) {
       var sev = severityName(a.severity);
       var tr = document.createElement("tr");
