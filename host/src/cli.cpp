@@ -19,9 +19,12 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "cli_audit.hpp"
+#include "cli_config.hpp"
 #include "cli_data.hpp"
 #include "cli_users.hpp"
 #include "trellis/host/auth.hpp"
+#include "trellis/host/audit.hpp"
 #include "trellis/host/calls.hpp"
 #include "trellis/host/config.hpp"
 #include "trellis/host/demo_data.hpp"
@@ -277,9 +280,45 @@ std::optional<std::string> first_command_word(int argc, const char* const* argv)
   return std::nullopt;
 }
 
+// A plugin command that names a permission acts on the server: it runs only
+// for an API token (TRELLIS_TOKEN) whose role holds that permission. Returns
+// 0 when it may run, else the exit code, having said why.
+int authorize_command(const command_entry& cmd, const plugin_host& host, const host_config& config,
+                      const env_lookup& env, std::ostream& err) {
+  const std::string who = "trellis " + cmd.name;
+  const std::optional<std::string> token = env("TRELLIS_TOKEN");
+  if (!token || token->empty()) {
+    err << who << ": this command needs the permission '" << cmd.permission
+        << "'; set TRELLIS_TOKEN to an API token whose role holds it (see 'trellis tokens create')\n";
+    return 1;
+  }
+  try {
+    std::vector<std::string> warnings;
+    const access_policy policy = access_policy::from(host, config, warnings);
+    if (config.auth.store.empty()) throw std::runtime_error("[auth] store is not set and no data directory was found");
+    auth_store store(auth_options_from(config.auth));
+    const std::optional<principal> p = store.token(*token);
+    if (!p) {
+      err << who << ": TRELLIS_TOKEN is not a valid API token (unknown, expired or revoked)\n";
+      return 1;
+    }
+    if (!policy.allowed(*p, cmd.permission)) {
+      err << who << ": the token's role does not hold the permission '" << cmd.permission << "'\n";
+      return 1;
+    }
+  } catch (const std::exception& e) {
+    err << who << ": could not check the permission '" << cmd.permission << "': " << e.what() << "\n";
+    return 1;  // an error during a check means denied
+  }
+  return 0;
+}
+
 // Serves HTTP until SIGINT or SIGTERM, then stops gracefully: no new
 // connections, in-flight requests finish within the shutdown timeout.
-int serve_http(plugin_host& host, const host_config& config, std::ostream& out, spdlog::logger& log) {
+// `audit` is the server's audit log: code that records events (login,
+// permission checks, ...) gets it from here, as an audit_sink.
+int serve_http(plugin_host& host, const host_config& config, audit_log& audit, std::ostream& out,
+               spdlog::logger& log) {
   if (host.contributions().all().pages.empty()) {
     log.warn("no plugin provides pages; only /healthz, /readyz and /api/v1 answer");
   }
@@ -296,21 +335,34 @@ int serve_http(plugin_host& host, const host_config& config, std::ostream& out, 
     log.error("[auth] anonymous_role names role '{}', which does not exist", config.anonymous_role);
     return 1;
   }
-  if (config.auth.demo_admin) {
+  // The user store: sign-in, sessions, tokens and the admin APIs.
+  std::optional<auth_store> users;
+  std::optional<auth_store_authenticator> sign_in;
+  if (config.auth.store.empty()) {
+    log.warn("[auth] store is not set and no data directory was found: nobody can sign in");
+  } else {
     try {
-      auth_options demo_options = auth_options_from(config.auth);
-      demo_options.role_exists = [&policy](std::string_view role) { return policy->role_exists(std::string(role)); };
-      auth_store store(std::move(demo_options));
-      if (ensure_demo_admin(store, out)) log.info("created the demo admin user (its password went to stdout only)");
+      auth_options options = auth_options_from(config.auth);
+      options.role_exists = [&policy](std::string_view role) { return policy->role_exists(role); };
+      options.audit = &audit;
+      users.emplace(std::move(options));
+      if (config.auth.demo_admin && ensure_demo_admin(*users, out)) {
+        log.info("created the demo admin user (its password went to stdout only)");
+      }
     } catch (const std::exception& e) {
-      log.error("[auth] demo_admin: {}", e.what());
+      log.error("[auth] store: {}", e.what());
       return 1;
     }
+    sign_in.emplace(*users);
   }
   web_options web;
   web.home = config.home;
   web.security.policy = &*policy;
   web.security.anonymous_role = config.anonymous_role;
+  web.security.auth = sign_in ? &*sign_in : nullptr;
+  web.security.users = users ? &*users : nullptr;
+  web.security.tls_proxy = config.auth.tls_proxy;
+  web.security.audit = &audit;
   web_app app(host, std::move(web));
   server_options options = config.server;
   default_metrics().set_enabled(config.metrics.enabled);
@@ -363,10 +415,22 @@ int serve_http(plugin_host& host, const host_config& config, std::ostream& out, 
 
   std::string host_part = config.server.address.find(':') != std::string::npos ? "[" + config.server.address + "]"
                                                                                : config.server.address;
-  out << "Trellis is listening on http://" << host_part << ":" << server.port() << "/\n" << std::flush;
-  log.info("listening on http://{}:{}/ with {} I/O thread(s)", host_part, server.port(),
+  const std::string_view scheme = config.server.tls_cert.empty() ? "http" : "https";
+  const std::string url = std::string(scheme) + "://" + host_part + ":" + std::to_string(server.port()) + "/";
+  try {
+    audit.record(audit_event{"host", "", "server.start", url, "success", ""});
+  } catch (const std::exception& e) {
+    log.error("{}", e.what());
+  }
+  out << "Trellis is listening on " << url << "\n" << std::flush;
+  log.info("listening on {} with {} I/O thread(s)", url,
            config.server.threads != 0 ? config.server.threads : std::max(1u, std::thread::hardware_concurrency()));
   server.run();
+  try {
+    audit.record(audit_event{"host", "", "server.stop", url, "success", ""});
+  } catch (const std::exception& e) {
+    log.error("{}", e.what());
+  }
   if (metrics) metrics->stop();
   host.set_publisher(nullptr);  // the app goes away with this function
   control.stop();
@@ -550,9 +614,10 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   }
   plugin_host host(*config.value, env, logger);
-  // `demo`, `users` and `tokens` only write databases: no plugin code runs for them either.
+  // `demo`, `users`, `tokens` and `audit` only work on databases: no plugin code runs for them either.
   const auto command_word = first_command_word(argc, argv);
-  if (!wants_version && !is_inspect && command_word != "demo" && command_word != "users" && command_word != "tokens") {
+  if (!wants_version && !is_inspect && command_word != "demo" && command_word != "users" && command_word != "tokens" &&
+      command_word != "audit") {
     std::vector<std::string> warnings;
     std::vector<fs::path> files = discover_plugins(dirs, &warnings);
     for (const auto& w : warnings) logger->warn("{}", w);
@@ -599,6 +664,10 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   users_commands users;
   for (const auto& role : config.value->roles) users.known_roles.push_back(role.name);  // [roles.NAME]
   add_users_commands(app, users);
+  audit_commands audit_cmds;
+  add_audit_commands(app, audit_cmds);
+  config_commands config_cmds;
+  add_config_commands(app, config_cmds);
 
   std::map<const CLI::App*, const command_entry*> plugin_commands;
   std::map<std::string, parsed_values> plugin_values;
@@ -705,13 +774,35 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
         logger->warn("source '{}' is not usable yet: {}", s.name, st.message);
       }
     }
-    int code = serve_http(host, effective, out, *logger);
+    // The server records security events; without a working audit log it does not start.
+    std::unique_ptr<audit_log> audit;
+    try {
+      audit = open_audit_log(effective.audit, *logger);
+      record_startup_events(*audit, effective, host);
+    } catch (const std::exception& e) {
+      err << "trellis serve: " << e.what() << "\n";
+      return 1;
+    }
+    int code = serve_http(host, effective, *audit, out, *logger);
     host.shutdown();
     logger->info("all plugins shut down");
     return code;
   }
   if (auto code = run_data_command(data, host, out, err)) return *code;
+  // User and token changes from the command line go to the audit log too.
+  std::unique_ptr<audit_log> users_audit;
+  if (command_word == "users" || command_word == "tokens") {
+    try {
+      users_audit = open_audit_log(config.value->audit, *logger);
+      users.audit = users_audit.get();
+    } catch (const std::exception& e) {
+      err << "trellis " << *command_word << ": the audit log: " << e.what() << "\n";
+      return 1;
+    }
+  }
   if (auto code = run_users_command(users, *config.value, out, err)) return *code;
+  if (auto code = run_audit_command(audit_cmds, *config.value, *logger, out, err)) return *code;
+  if (auto code = run_config_command(config_cmds, host, env, out, err)) return *code;
   for (const auto& [sub, cmd] : plugin_commands) {
     if (!sub->parsed()) continue;
     parsed_values& values = plugin_values[cmd->name];
@@ -732,6 +823,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       }
       if (v.empty() && !a.default_value.empty()) v = {a.default_value};
       if (!v.empty()) args.emplace(a.name, std::move(v));
+    }
+    if (!cmd->permission.empty()) {
+      if (int refused = authorize_command(*cmd, host, *config.value, env, err); refused != 0) return refused;
     }
     return call_command(*cmd, args, out, err);
   }

@@ -1,15 +1,20 @@
 #include "trellis/host/config.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include <boost/json/parse.hpp>
 #include <toml++/toml.h>
 
+#include "trellis/host/audit.hpp"
 #include "trellis/host/demo_data.hpp"
 
 namespace trellis::host {
@@ -58,6 +63,16 @@ std::optional<std::string> resolve_secret_reference(std::string_view reference,
     std::ifstream in(path, std::ios::binary);
     if (path.empty() || !in) {
       error = "cannot read secret file '" + path.string() + "'";
+      return std::nullopt;
+    }
+    // A secret that others on the machine can read is no secret; one they
+    // can write lets them choose it.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) != 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      error = "secret file '" + path.string() + "' has mode " + mode +
+              ", readable or writable by group or others; run: chmod 600 " + path.string();
       return std::nullopt;
     }
     std::ostringstream content;
@@ -180,22 +195,49 @@ const server_key server_keys[] = {
      }},
     {"header_timeout", true,
      [](host_config& c, const std::string&, std::int64_t n) {
+       // Checked first: seconds(n) to milliseconds overflows for a huge n.
+       if (std::string error = positive(n, 3600); !error.empty()) return error;
        c.server.header_timeout = std::chrono::seconds(n);
-       return positive(n, 3600);
+       return std::string();
      }},
     {"body_timeout", true,
      [](host_config& c, const std::string&, std::int64_t n) {
+       // Checked first: seconds(n) to milliseconds overflows for a huge n.
+       if (std::string error = positive(n, 3600); !error.empty()) return error;
        c.server.body_timeout = std::chrono::seconds(n);
-       return positive(n, 3600);
+       return std::string();
      }},
     {"idle_timeout", true,
      [](host_config& c, const std::string&, std::int64_t n) {
+       // Checked first: seconds(n) to milliseconds overflows for a huge n.
+       if (std::string error = positive(n, 3600); !error.empty()) return error;
        c.server.idle_timeout = std::chrono::seconds(n);
-       return positive(n, 3600);
+       return std::string();
      }},
     {"shutdown_timeout", true,
      [](host_config& c, const std::string&, std::int64_t n) {
+       // Checked first: seconds(n) to milliseconds overflows for a huge n.
+       if (std::string error = positive(n, 3600); !error.empty()) return error;
        c.server.shutdown_timeout = std::chrono::seconds(n);
+       return std::string();
+     }},
+    // HTTPS: the files are read when the server starts (serve), not here, so
+    // other commands run without them; both-or-neither is checked after all keys.
+    {"tls_cert", false,
+     [](host_config& c, const std::string& t, std::int64_t) -> std::string {
+       if (t.empty()) return "must name a PEM certificate file";
+       c.server.tls_cert = t;
+       return {};
+     }},
+    {"tls_key", false,
+     [](host_config& c, const std::string& t, std::int64_t) -> std::string {
+       if (t.empty()) return "must name a PEM private key file";
+       c.server.tls_key = t;
+       return {};
+     }},
+    {"tls_handshake_timeout", true,
+     [](host_config& c, const std::string&, std::int64_t n) {
+       c.server.handshake_timeout = std::chrono::seconds(n);
        return positive(n, 3600);
      }},
 };
@@ -317,6 +359,74 @@ const auth_key* find_auth_key(std::string_view name) {
     if (k.name == name) return &k;
   }
   return nullptr;
+}
+
+// [audit] as written, resolved once the environment overrides are known.
+struct raw_audit {
+  std::optional<std::string> path;
+  std::optional<std::string> key;  // a reference, from the file
+  std::string key_origin;          // " (line L, column C)"
+};
+
+void read_audit_table(const toml::table& table, raw_audit& audit) {
+  for (const auto& [k, v] : table) {
+    const std::string key(k.str());
+    if (key != "path" && key != "key") {
+      throw config_error{"unknown key 'audit." + key + "' (" + where(v) + "); known: path, key"};
+    }
+    auto text = v.value<std::string>();
+    if (!text || !v.is_string()) throw config_error{"'audit." + key + "' must be a string (" + where(v) + ")"};
+    if (key == "path") {
+      if (text->empty()) throw config_error{"'audit.path' must not be empty (" + where(v) + ")"};
+      audit.path = *text;
+    } else {
+      // The key chains the records; written into trellis.toml it would end
+      // up in backups and repositories next to the log it protects.
+      if (text->rfind("env:", 0) != 0 && text->rfind("file:", 0) != 0) {
+        throw config_error{"'audit.key' must be a secret reference, env:NAME or file:/path, not the key itself (" +
+                           where(v) + ")"};
+      }
+      audit.key = *text;
+      audit.key_origin = " (" + where(v) + ")";
+    }
+  }
+}
+
+// Fills cfg.audit: TRELLIS_AUDIT_PATH and TRELLIS_AUDIT_KEY win over the file;
+// the environment may hold the key itself, as for plugin secrets.
+void apply_audit(host_config& cfg, raw_audit audit, const env_lookup& env) {
+  if (auto v = env("TRELLIS_AUDIT_PATH")) {
+    if (v->empty()) throw config_error{"TRELLIS_AUDIT_PATH is empty; give the audit log's file"};
+    audit.path = *v;
+  }
+  std::string origin = audit.key_origin;
+  if (auto v = env("TRELLIS_AUDIT_KEY")) {
+    audit.key = *v;
+    origin = " (TRELLIS_AUDIT_KEY)";
+  }
+  if (audit.path) {
+    std::filesystem::path p(*audit.path);
+    if (p.is_relative() && !cfg.file.empty()) p = cfg.file.parent_path() / p;
+    // Absolute, so messages and `config show` say exactly which file holds the log.
+    std::error_code ec;
+    std::filesystem::path absolute = std::filesystem::absolute(p, ec);
+    cfg.audit.path = ec ? p : absolute.lexically_normal();
+  } else if (std::filesystem::path demo = default_demo_database_path(env); !demo.empty()) {
+    cfg.audit.path = demo.parent_path() / "audit.db";  // the data directory
+  }
+  if (!audit.key) return;
+  std::string key = *audit.key;
+  if (key.rfind("env:", 0) == 0 || key.rfind("file:", 0) == 0) {
+    std::string error;
+    auto secret = resolve_secret_reference(key, env, error);
+    if (!secret) throw config_error{"'audit.key': " + error + origin};
+    key = std::move(*secret);
+  }
+  if (key.size() < audit_min_key_bytes) {
+    throw config_error{"'audit.key': the key is " + std::to_string(key.size()) + " bytes; it needs at least " +
+                       std::to_string(audit_min_key_bytes) + " (e.g. 64 hex digits: openssl rand -hex 32)" + origin};
+  }
+  cfg.audit.key = std::move(key);
 }
 
 // A [sources.NAME] table as written, with where each key came from (a line
@@ -503,10 +613,12 @@ role_config read_role(const std::string& name, const toml::node& node) {
   return r;
 }
 
-void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sources& sources) {
+// `file` names the text in messages and anchors relative paths.
+void read_toml_into(std::string_view text, const std::filesystem::path& file, host_config& cfg,
+                    raw_sources& sources, raw_audit& audit) {
   toml::table root;
   try {
-    root = toml::parse_file(file.string());
+    root = toml::parse(text, file.string());
   } catch (const toml::parse_error& e) {
     const auto& src = e.source();
     throw config_error{"line " + std::to_string(src.begin.line) + ", column " +
@@ -558,6 +670,12 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sou
         }
         if (!error.empty()) throw config_error{"'server." + key + "' " + error + " (" + where(v) + ")"};
       }
+      // TLS files named in the file are found next to it, like [plugins] dirs.
+      for (std::string* tls_file : {&cfg.server.tls_cert, &cfg.server.tls_key}) {
+        if (!tls_file->empty() && std::filesystem::path(*tls_file).is_relative()) {
+          *tls_file = (file.parent_path() / *tls_file).string();
+        }
+      }
     } else if (section == "metrics") {
       for (const auto& [k, v] : *table) {
         std::string key(k.str());
@@ -600,6 +718,8 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sou
         }
         if (!error.empty()) throw config_error{"'auth." + key + "' " + error + " (" + where(v) + ")"};
       }
+    } else if (section == "audit") {
+      read_audit_table(*table, audit);
     } else if (section == "sources") {
       for (const auto& [id, v] : *table) {
         const std::string name(id.str());
@@ -632,29 +752,25 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sou
       }
     } else {
       throw config_error{"unknown section [" + section + "] (" + where(section_node) +
-                         "); known: [server], [plugins], [logging], [sources.<name>], [plugin.<id>], [metrics], [roles.<name>], [auth]"};
+                         "); known: [server], [plugins], [logging], [sources.<name>], [plugin.<id>], [metrics], [roles.<name>], [auth], [audit]"};
     }
   }
 }
 
-}  // namespace
-
-config_result load_config(const std::optional<std::filesystem::path>& file, const env_lookup& env) {
+// The TOML text (none: built-in defaults) with environment overrides applied.
+config_result load_config_from(const std::string_view* text, const std::filesystem::path& file,
+                               const env_lookup& env) {
   config_result r;
   host_config cfg;
   raw_sources sources;
+  raw_audit audit;
   try {
-    if (file) {
-      std::error_code ec;
-      if (!std::filesystem::is_regular_file(*file, ec)) {
-        r.error = file->string() + ": no such configuration file";
-        return r;
-      }
-      cfg.file = *file;
+    if (text != nullptr) {
+      cfg.file = file;
       try {
-        read_file_into(*file, cfg, sources);
+        read_toml_into(*text, file, cfg, sources, audit);
       } catch (const config_error& e) {
-        r.error = file->string() + ": " + e.message;
+        r.error = (file.empty() ? std::string("configuration") : file.string()) + ": " + e.message;
         return r;
       }
     }
@@ -679,6 +795,12 @@ config_result load_config(const std::optional<std::filesystem::path>& file, cons
         error = sk.apply(cfg, *v, 0);
       }
       if (!error.empty()) throw config_error{var + " is '" + *v + "': " + error};
+    }
+    if (cfg.server.tls_cert.empty() != cfg.server.tls_key.empty()) {
+      throw config_error{(cfg.file.empty() ? "" : cfg.file.string() + ": ") +
+                         (cfg.server.tls_cert.empty() ? "'server.tls_key' is set but 'server.tls_cert' is not"
+                                                      : "'server.tls_cert' is set but 'server.tls_key' is not") +
+                         "; HTTPS needs both the certificate chain and its private key"};
     }
     for (const auto& mk : metrics_keys) {
       const std::string var = env_var_name("metrics", mk.name);
@@ -721,6 +843,11 @@ config_result load_config(const std::optional<std::filesystem::path>& file, cons
       check_log_level(*v, "TRELLIS_LOGGING_LEVEL");
       cfg.log_level = *v;
     }
+    try {
+      apply_audit(cfg, std::move(audit), env);
+    } catch (const config_error& e) {
+      throw config_error{(cfg.file.empty() ? "" : cfg.file.string() + ": ") + e.message};
+    }
     for (auto& [name, src] : sources) {
       try {
         apply_source_env(name, src, env);
@@ -751,6 +878,29 @@ config_result load_config(const std::optional<std::filesystem::path>& file, cons
   }
   r.value = std::move(cfg);
   return r;
+}
+
+}  // namespace
+
+config_result load_config_text(std::string_view text, const std::filesystem::path& file, const env_lookup& env) {
+  return load_config_from(&text, file, env);
+}
+
+config_result load_config(const std::optional<std::filesystem::path>& file, const env_lookup& env) {
+  if (!file) return load_config_from(nullptr, {}, env);
+  config_result r;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(*file, ec)) {
+    r.error = file->string() + ": no such configuration file";
+    return r;
+  }
+  std::ifstream in(*file, std::ios::binary);
+  if (!in) {
+    r.error = file->string() + ": cannot read the configuration file";
+    return r;
+  }
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  return load_config_text(text, *file, env);
 }
 
 namespace {

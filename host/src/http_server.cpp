@@ -2,9 +2,12 @@
 // expensive to compile, so nothing else in the host includes it.
 #include "trellis/host/http_server.hpp"
 
+#include "trellis/host/http_parse.hpp"
 #include "trellis/host/text.hpp"
+#include "tls_context.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <deque>
@@ -12,19 +15,22 @@
 #include <random>
 #include <stdexcept>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/core/detect_ssl.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
-#include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
 namespace trellis::host {
@@ -32,38 +38,17 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 
 namespace {
 
+// The two kinds of connection stream; one session template serves both.
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+template <class Stream>
+inline constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
 
-// RFC 3986 section 6.2.2.2: "%6E" and "n" name the same path, so escapes of
-// unreserved characters are decoded before routing. Other escapes ("%2F",
-// "%20") stay, so path segments keep their boundaries.
-std::string normalize_path(std::string_view path) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(path.size());
-  for (std::size_t i = 0; i < path.size(); ++i) {
-    if (path[i] == '%' && i + 2 < path.size() && hex(path[i + 1]) >= 0 && hex(path[i + 2]) >= 0) {
-      const char c = static_cast<char>(hex(path[i + 1]) * 16 + hex(path[i + 2]));
-      const bool unreserved = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' ||
-                              c == '_' || c == '~';
-      if (unreserved) {
-        out += c;
-        i += 2;
-        continue;
-      }
-    }
-    out += path[i];
-  }
-  return out;
-}
 
 std::string new_request_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -127,6 +112,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
   ws_handler ws;
   std::shared_ptr<spdlog::logger> log;
   net::io_context ioc;
+  std::unique_ptr<ssl::context> tls;  // set: the listener speaks HTTPS only
   tcp::acceptor acceptor{ioc};
   net::steady_timer deadline{ioc};
   server_stats stats;
@@ -187,11 +173,17 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
 
 namespace {
 
-class ws_session : public session_base, public ws_connection, public std::enable_shared_from_this<ws_session> {
+template <class Stream>
+class ws_session : public session_base,
+                   public ws_connection,
+                   public std::enable_shared_from_this<ws_session<Stream>> {
+  using std::enable_shared_from_this<ws_session<Stream>>::shared_from_this;
+
  public:
-  // Counts as an open connection, like the HTTP session it was upgraded from.
-  ws_session(tcp::socket&& socket, std::shared_ptr<http_server::impl> srv)
-      : ws_(std::move(socket)), srv_(std::move(srv)), id_(new_request_id()) {
+  // Counts as an open connection, like the HTTP session it was upgraded from,
+  // whose stream (TLS session included) it takes over.
+  ws_session(Stream&& stream, std::shared_ptr<http_server::impl> srv)
+      : ws_(std::move(stream)), srv_(std::move(srv)), id_(new_request_id()) {
     ++srv_->stats.connections_open;
   }
   ~ws_session() override {
@@ -268,7 +260,7 @@ class ws_session : public session_base, public ws_connection, public std::enable
     do_write();
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Stream> ws_;
   std::shared_ptr<http_server::impl> srv_;
   beast::flat_buffer buffer_;
   std::deque<std::string> queue_;
@@ -279,12 +271,20 @@ class ws_session : public session_base, public ws_connection, public std::enable
   bool writing_ = false;
 };
 
-class http_session : public session_base, public std::enable_shared_from_this<http_session> {
+// One connection, plain or TLS (Stream is plain_stream or tls_stream): the
+// same reading, limits, timeouts, responses and shutdown for both. TLS adds a
+// handshake before the first request and close_notify before closing.
+template <class Stream>
+class http_session : public session_base, public std::enable_shared_from_this<http_session<Stream>> {
+  using std::enable_shared_from_this<http_session<Stream>>::shared_from_this;
+
  public:
-  http_session(tcp::socket&& socket, std::shared_ptr<http_server::impl> srv)
-      : stream_(std::move(socket)), srv_(std::move(srv)) {
+  // `args`: the accepted socket, and for TLS the server's context.
+  template <class... Args>
+  explicit http_session(std::shared_ptr<http_server::impl> srv, Args&&... args)
+      : stream_(std::forward<Args>(args)...), srv_(std::move(srv)), executor_(stream_.get_executor()) {
     boost::system::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
+    auto ep = tcp_layer().socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string();
   }
   ~http_session() override {
@@ -295,26 +295,99 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
 
   void run() {
     tracked_ = srv_->track(shared_from_this());
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+    if constexpr (is_tls<Stream>) {
+      net::dispatch(executor_, beast::bind_front_handler(&http_session::do_detect, shared_from_this()));
+    } else {
+      net::dispatch(executor_, beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+    }
   }
 
+  // Called from other threads, so it posts to executor_, a copy: the stream
+  // may have moved to a WebSocket session meanwhile.
   void shutdown() override {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (!self->busy_) self->close();  // busy ones close after their response
+    net::post(executor_, [self = shared_from_this()] {
+      if (self->upgraded_ || self->busy_) return;  // busy ones close after their response
+      if constexpr (is_tls<Stream>) {
+        // Idle between requests, a read is pending, and close_notify cannot
+        // be sent beside it: cancel it, and its handler closes.
+        if (self->tls_up_) {
+          if (!self->closing_) self->tcp_layer().cancel();
+          return;
+        }
+      }
+      self->close();
     });
   }
 
   void abort() override {
-    net::post(stream_.get_executor(), [self = shared_from_this()] { self->stream_.close(); });
+    net::post(executor_, [self = shared_from_this()] {
+      if (!self->upgraded_) self->tcp_layer().close();
+    });
   }
 
  private:
+  beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
+
+  // TLS: the first bytes tell whether the client speaks TLS at all; then the
+  // handshake, both within the handshake timeout.
+  void do_detect() {
+    tcp_layer().expires_after(srv_->opt.handshake_timeout);
+    beast::async_detect_ssl(tcp_layer(), buffer_, beast::bind_front_handler(&http_session::on_detect, shared_from_this()));
+  }
+
+  void on_detect(boost::system::error_code ec, bool tls_hello) {
+    if (ec) return close();  // silent past the timeout, or gone
+    if (!tls_hello) return refuse_plain_http();
+    stream_.async_handshake(ssl::stream_base::server, buffer_.data(),
+                            beast::bind_front_handler(&http_session::on_handshake, shared_from_this()));
+  }
+
+  void on_handshake(boost::system::error_code ec, std::size_t used) {
+    if (ec) {
+      srv_->log->debug("TLS handshake with {} failed: {}", remote_, ec.message());
+      return close();
+    }
+    buffer_.consume(used);
+    tls_up_ = true;
+    do_read();
+  }
+
+  // A plain HTTP request on the HTTPS port: a plain-text answer saying so,
+  // rather than the TLS alert a browser would show as garbage.
+  void refuse_plain_http() {
+    static const std::string body =
+        "Bad Request: this port speaks HTTPS only; use an https:// address.\n";
+    static const std::string answer = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                                      "Content-Length: " + std::to_string(body.size()) +
+                                      "\r\nConnection: close\r\n\r\n" + body;
+    srv_->log->info("plain HTTP from {} on the HTTPS listener: answered 400 and closed", remote_);
+    net::async_write(tcp_layer(), net::buffer(answer), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+      if (ec) return self->close();
+      self->drain_then_close();
+    });
+  }
+
+  // Closing with unread request bytes would make the kernel send a reset,
+  // which can destroy the answer before the client reads it. So: end our
+  // side, read and discard what the client still sends until it closes (or
+  // the handshake timeout, still running, passes), then close.
+  void drain_then_close() {
+    boost::system::error_code ignored;
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    auto sink = std::make_shared<std::array<char, 1024>>();
+    tcp_layer().async_read_some(net::buffer(*sink), [self = shared_from_this(), sink](boost::system::error_code ec,
+                                                                                      std::size_t) {
+      if (ec) return self->close();
+      self->drain_then_close();
+    });
+  }
+
   void do_read() {
     if (srv_->stopping) return close();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(srv_->opt.header_limit, UINT32_MAX)));
     parser_->body_limit(srv_->opt.body_limit);
-    stream_.expires_after(first_ ? srv_->opt.header_timeout : srv_->opt.idle_timeout);
+    tcp_layer().expires_after(first_ ? srv_->opt.header_timeout : srv_->opt.idle_timeout);
     first_ = false;
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&http_session::on_header, shared_from_this()));
@@ -340,14 +413,15 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     if (websocket::is_upgrade(req)) {
       std::string_view target = req.target();
       if (target == "/ws" || target.substr(0, 4) == "/ws?") {
-        stream_.expires_never();
+        tcp_layer().expires_never();
         http_request info = to_request(req);
         if (srv_->ws.admit) {
           if (int refused = srv_->ws.admit(info); refused != 0) {
             return fail_fast(refused, refused == 401 ? "Unauthorized" : "Forbidden");
           }
         }
-        auto ws = std::make_shared<ws_session>(stream_.release_socket(), srv_);
+        upgraded_ = true;
+        auto ws = std::make_shared<ws_session<Stream>>(std::move(stream_), srv_);
         ws->run(parser_->release(), std::move(info));
         return;
       }
@@ -371,7 +445,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   }
 
   void read_body() {
-    stream_.expires_after(srv_->opt.body_timeout);
+    tcp_layer().expires_after(srv_->opt.body_timeout);
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&http_session::on_body, shared_from_this()));
   }
 
@@ -386,7 +460,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     if (!request_ok_) {
       response.status = 400;
       response.set("Content-Type", "text/plain; charset=utf-8");
-      response.body = "Bad Request: the request target is not a valid path\n";
+      response.body = "Bad Request: the request target is not a valid path: " + bad_target_ + "\n";
     } else {
       try {
         srv_->handler(request, response);
@@ -407,20 +481,18 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     r.target = std::string(req.target());
     r.remote = remote_;
     r.request_id = new_request_id();
+    r.tls = is_tls<Stream>;
     for (const auto& f : req) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     r.body = req.body();
-    request_ok_ = true;
-    auto parsed = boost::urls::parse_origin_form(r.target);
-    if (!parsed) {
-      request_ok_ = false;
+    auto parsed = parse_request_target(r.target);
+    request_ok_ = parsed.value.has_value();
+    bad_target_ = std::move(parsed.error);
+    if (!parsed.value) {
       r.path = "/";
       return r;
     }
-    r.path = normalize_path(parsed->encoded_path());
-    if (r.path.empty()) r.path = "/";
-    boost::urls::encoding_opts opts;
-    opts.space_as_plus = true;
-    for (auto param : parsed->params(opts)) r.query.emplace_back(param.key, param.value);
+    r.path = std::move(parsed.value->path);
+    r.query = std::move(parsed.value->params);
     return r;
   }
 
@@ -464,7 +536,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     if (!keep_alive) out_ += "Connection: close\r\n";
     out_ += "\r\n";
     if (!bodiless && request.method != "HEAD") out_ += response.body;
-    stream_.expires_after(srv_->opt.body_timeout);
+    tcp_layer().expires_after(srv_->opt.body_timeout);
     net::async_write(stream_, net::buffer(out_), [self = shared_from_this(), keep_alive](boost::system::error_code ec, std::size_t n) {
       self->busy_ = false;
       self->bytes_ += n;
@@ -483,7 +555,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     std::atomic<bool> done{false};
     void complete(http_response response) {
       if (done.exchange(true)) return;
-      net::post(self->stream_.get_executor(), [self = self, request = std::move(request), keep_alive = keep_alive,
+      net::post(self->executor_, [self = self, request = std::move(request), keep_alive = keep_alive,
                                                response = std::move(response)]() mutable {
         self->write(std::move(request), std::move(response), keep_alive);
       });
@@ -532,7 +604,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     head->chunked(true);
     auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*head);
     const bool head_only = request.method == "HEAD";
-    stream_.expires_after(srv_->opt.body_timeout);
+    tcp_layer().expires_after(srv_->opt.body_timeout);
     http::async_write_header(
         stream_, *sr,
         [self = shared_from_this(), head, sr, source = std::move(response.stream), wait = std::move(response.wait),
@@ -564,20 +636,20 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
       srv_->log->error("request {}: body producer failed: {}", id, e.what());
     }
     if (!ok) return close();  // the status line is out: closing is the only way to say it failed
-    stream_.expires_after(srv_->opt.body_timeout);
+    tcp_layer().expires_after(srv_->opt.body_timeout);
     if (chunk->empty()) {
       if (done) return send_last_chunk(keep_alive);
       if (source->wait) {
         // Nothing yet: the source says when there is more.
         auto resume = [self = shared_from_this(), source, keep_alive, id]() mutable {
-          net::post(self->stream_.get_executor(), [self, source = std::move(source), keep_alive, id = std::move(id)]() mutable {
+          net::post(self->executor_, [self, source = std::move(source), keep_alive, id = std::move(id)]() mutable {
             self->send_chunk(std::move(source), keep_alive, std::move(id));
           });
         };
         return source->wait(std::move(resume));
       }
       // Nothing yet: give other connections a turn before asking again.
-      return net::post(stream_.get_executor(), [self = shared_from_this(), source, keep_alive, id]() mutable {
+      return net::post(executor_, [self = shared_from_this(), source, keep_alive, id]() mutable {
         self->send_chunk(std::move(source), keep_alive, std::move(id));
       });
     }
@@ -644,13 +716,29 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
 
   void close() {
     observe_end(false);
-    boost::system::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+    if constexpr (is_tls<Stream>) {
+      if (closing_) return;  // close_notify is on its way; its handler ends the connection
+      if (tls_up_) {
+        // close_notify, so the client can tell the end from a cut connection;
+        // a client that never answers it is cut after the handshake timeout.
+        closing_ = true;
+        tcp_layer().expires_after(srv_->opt.handshake_timeout);
+        stream_.async_shutdown([self = shared_from_this()](boost::system::error_code) { self->close_socket(); });
+        return;
+      }
+    }
+    close_socket();
   }
 
-  beast::tcp_stream stream_;
+  void close_socket() {
+    boost::system::error_code ec;
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp_layer().close();
+  }
+
+  Stream stream_;
   std::shared_ptr<http_server::impl> srv_;
+  net::any_io_executor executor_;  // stream_'s, kept for posts from other threads
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string out_;  // the response being written
@@ -660,6 +748,10 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   bool busy_ = false;
   bool close_after_ = false;
   bool request_ok_ = true;
+  bool upgraded_ = false;  // stream_ moved to a WebSocket session
+  bool tls_up_ = false;    // the TLS handshake completed
+  bool closing_ = false;   // TLS close_notify under way
+  std::string bad_target_;  // why the last request's target was refused
   // The request being measured for the observer.
   std::chrono::steady_clock::time_point started_{};
   std::string method_;
@@ -686,6 +778,12 @@ void http_server::impl::on_accept(boost::system::error_code ec, tcp::socket sock
   if (stopping) return;
   if (ec) {
     if (ec != net::error::operation_aborted) log->warn("accept failed: {}", ec.message());
+  } else if (stats.connections_open >= opt.max_connections && tls) {
+    // Over the cap on HTTPS: a plain-text 503 would be garbage to a TLS
+    // client, and a handshake would spend what the cap protects. Just close.
+    ++stats.rejected_connections;
+    boost::system::error_code ignored;
+    socket.close(ignored);
   } else if (stats.connections_open >= opt.max_connections) {
     ++stats.rejected_connections;
     // Over the cap: a short answer and close, so clients back off instead of hanging.
@@ -701,7 +799,11 @@ void http_server::impl::on_accept(boost::system::error_code ec, tcp::socket sock
   } else {
     ++stats.connections_open;
     ++stats.connections_total;
-    std::make_shared<http_session>(std::move(socket), shared_from_this())->run();
+    if (tls) {
+      std::make_shared<http_session<tls_stream>>(shared_from_this(), std::move(socket), *tls)->run();
+    } else {
+      std::make_shared<http_session<plain_stream>>(shared_from_this(), std::move(socket))->run();
+    }
   }
   do_accept();
 }
@@ -735,6 +837,8 @@ http_server::~http_server() {
 }
 
 void http_server::start() {
+  const server_options& opt = impl_->opt;
+  if (!opt.tls_cert.empty() || !opt.tls_key.empty()) impl_->tls = make_tls_server_context(opt.tls_cert, opt.tls_key);
   auto& a = impl_->acceptor;
   const std::string where = impl_->opt.address + ":" + std::to_string(impl_->opt.port);
   boost::system::error_code ec;

@@ -79,7 +79,9 @@ query_status check_params(const query_entry& query, const param_list& given, par
     return query_status({TRELLIS_INVALID_ARGUMENT, std::move(message), {}}, query_error::bad_parameter);
   };
   const std::string where = "query '" + query.key() + "'";
-  for (const auto& [name, value] : given) {
+  for (const auto& g : given) {
+    // g.first, not a structured binding: clang before 16 cannot capture those in a lambda.
+    const auto& name = g.first;
     if (std::none_of(query.params.begin(), query.params.end(), [&](const field_spec& p) { return p.name == name; })) {
       return bad(where + " has no parameter '" + name + "'");
     }

@@ -14,8 +14,8 @@ bool iequals(std::string_view a, std::string_view b) {
 
 std::string content_etag(std::string_view bytes) {
   std::uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : bytes) {
-    h ^= c;
+  for (char c : bytes) {
+    h ^= static_cast<unsigned char>(c);
     h *= 1099511628211ull;
   }
   static constexpr char hex[] = "0123456789abcdef";

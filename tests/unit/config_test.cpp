@@ -74,6 +74,13 @@ class Config : public ::testing::Test {
     return file;
   }
 
+  // A secret file: readable and writable by its owner only, as required.
+  fs::path write_secret(const std::string& name, std::string_view text) {
+    fs::path file = write(name, text);
+    fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);
+    return file;
+  }
+
   // Loads TOML text written to trellis.toml; expects success.
   host_config load(std::string_view toml) {
     config_result r = load_config(write("trellis.toml", toml), env.lookup());
@@ -142,6 +149,42 @@ TEST_F(Config, RejectsMissingFile) {
   EXPECT_EQ(r.error, (dir_ / "absent.toml").string() + ": no such configuration file");
   r = load_config(dir_, env.lookup());
   EXPECT_FALSE(r.value.has_value()) << "a directory is not a configuration file";
+}
+
+// load_config_text reads TOML from memory: the name it is given anchors
+// relative paths and starts its messages, and no file is read.
+TEST_F(Config, LoadsFromTextWithoutReadingTheFile) {
+  const fs::path named = dir_ / "never-written" / "trellis.toml";
+  config_result r = trellis::host::load_config_text("[plugins]\ndirs = [\"p\"]\n[logging]\nlevel = \"debug\"\n",
+                                                    named, env.lookup());
+  ASSERT_TRUE(r.value.has_value()) << r.error;
+  EXPECT_EQ(r.value->file, named);
+  ASSERT_EQ(r.value->plugin_dirs.size(), 1u);
+  EXPECT_EQ(r.value->plugin_dirs[0], dir_ / "never-written" / "p");
+  EXPECT_EQ(r.value->log_level, "debug");
+
+  r = trellis::host::load_config_text("[logging]\nlevel = \"loud\"\n", named, env.lookup());
+  EXPECT_FALSE(r.value.has_value());
+  EXPECT_EQ(r.error.rfind(named.string() + ": ", 0), 0u) << r.error;
+  r = trellis::host::load_config_text("[plugins\n", {}, env.lookup());
+  EXPECT_FALSE(r.value.has_value());
+  EXPECT_EQ(r.error.rfind("configuration: line 1", 0), 0u) << r.error;
+}
+
+// A timeout far out of range is refused before it is converted to
+// milliseconds, which overflowed (undefined behaviour) for a huge value.
+TEST_F(Config, RejectsHugeTimeoutsWithoutOverflow) {
+  for (const char* key : {"header_timeout", "body_timeout", "idle_timeout", "shutdown_timeout"}) {
+    SCOPED_TRACE(key);
+    EXPECT_CONTAINS(load_error(std::string("[server]\n") + key + " = 9223372036854775807\n"),
+                    std::string("'server.") + key + "' must be from 1 to 3600");
+    EXPECT_CONTAINS(load_error(std::string("[server]\n") + key + " = -9223372036854775808\n"),
+                    "must be from 1 to 3600");
+  }
+  env.vars["TRELLIS_SERVER_IDLE_TIMEOUT"] = "9223372036854775807";
+  config_result r = load_config(std::nullopt, env.lookup());
+  EXPECT_FALSE(r.value.has_value());
+  EXPECT_CONTAINS(r.error, "TRELLIS_SERVER_IDLE_TIMEOUT is '9223372036854775807': must be from 1 to 3600");
 }
 
 // [plugins] dirs are relative to the file's directory; absolute ones stay as they are.
@@ -431,7 +474,7 @@ TEST_F(Config, ResolvesSecretFromEnvironment) {
 
 // A secret written as file:/path is read from the file, without its final newline.
 TEST_F(Config, ResolvesSecretFromFile) {
-  fs::path secret = write("token.txt", "from a file\n");
+  fs::path secret = write_secret("token.txt", "from a file\n");
   json::object out = resolved(R"({"token": {"type": "secret"}})",
                               "[plugin.hello]\ntoken = \"file:" + secret.string() + "\"\n");
   EXPECT_EQ(out.at("token"), json::value("from a file"));
@@ -488,11 +531,112 @@ TEST_F(Config, ResolvesSecretReferences) {
   EXPECT_EQ(resolve_secret_reference("env:A", env.lookup(), error),
             std::optional<std::string>("alpha"));
   EXPECT_EQ(error, "");
-  fs::path file = write("crlf.txt", "line\r\n");
+  fs::path file = write_secret("crlf.txt", "line\r\n");
   EXPECT_EQ(resolve_secret_reference("file:" + file.string(), env.lookup(), error),
             std::optional<std::string>("line"));
   EXPECT_EQ(resolve_secret_reference("ENV:A", env.lookup(), error), std::nullopt);
   EXPECT_CONTAINS(error, "secrets must be written as");
   EXPECT_EQ(resolve_secret_reference("env:B", env.lookup(), error), std::nullopt);
   EXPECT_EQ(error, "environment variable B is not set");
+}
+
+// A secret file readable or writable by group or others is refused, naming
+// its mode and the chmod that fixes it; owner-only modes are accepted.
+TEST_F(Config, RefusesSecretFileOpenToOthers) {
+  using trellis::host::resolve_secret_reference;
+  const fs::path file = write_secret("token.txt", "canary-6a1f\n");
+  const std::string reference = "file:" + file.string();
+  std::string error;
+  for (auto mode : {fs::perms::owner_read, fs::perms::owner_read | fs::perms::owner_write}) {
+    fs::permissions(file, mode);
+    EXPECT_EQ(resolve_secret_reference(reference, env.lookup(), error), std::optional<std::string>("canary-6a1f"));
+  }
+  const std::pair<fs::perms, const char*> open_modes[] = {
+      {fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read, "0644"},
+      {fs::perms::owner_read | fs::perms::group_read, "0440"},
+      {fs::perms::owner_read | fs::perms::owner_write | fs::perms::others_write, "0602"},
+      {fs::perms::owner_read | fs::perms::group_write, "0420"},
+  };
+  for (const auto& [mode, text] : open_modes) {
+    fs::permissions(file, mode);
+    error.clear();
+    EXPECT_EQ(resolve_secret_reference(reference, env.lookup(), error), std::nullopt) << text;
+    EXPECT_EQ(error, "secret file '" + file.string() + "' has mode " + text +
+                         ", readable or writable by group or others; run: chmod 600 " + file.string());
+    EXPECT_EQ(error.find("canary-6a1f"), std::string::npos);
+  }
+  // The same rule for a plugin's secret.
+  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                            fs::perms::others_read);
+  EXPECT_CONTAINS(resolve_error(R"({"token": {"type": "secret"}})", "[plugin.hello]\ntoken = \"" + reference + "\"\n"),
+                  "'plugin.hello.token': secret file '" + file.string() + "' has mode 0644");
+}
+
+// [audit] path defaults to audit.db in the data directory, as the demo database.
+TEST_F(Config, AuditPathDefaultsToDataDirectory) {
+  env.vars["TRELLIS_DATA_DIR"] = "/var/lib/trellis";
+  host_config cfg = load("");
+  EXPECT_EQ(cfg.audit.path, fs::path("/var/lib/trellis/audit.db"));
+  EXPECT_EQ(cfg.audit.key, "") << "no key: the generated key file";
+  env.vars.clear();
+  env.vars["HOME"] = "/home/ann";
+  EXPECT_EQ(load("").audit.path, fs::path("/home/ann/.local/share/trellis/audit.db"));
+  env.vars.clear();
+  EXPECT_EQ(load("").audit.path, fs::path()) << "no data directory known";
+}
+
+// A relative [audit] path is next to the configuration file; the environment overrides it.
+TEST_F(Config, ReadsAuditPath) {
+  EXPECT_EQ(load("[audit]\npath = \"logs/audit.db\"\n").audit.path, dir_ / "logs/audit.db");
+  EXPECT_EQ(load("[audit]\npath = \"/srv/audit.db\"\n").audit.path, fs::path("/srv/audit.db"));
+  env.vars["TRELLIS_AUDIT_PATH"] = "/elsewhere/audit.db";
+  EXPECT_EQ(load("[audit]\npath = \"logs/audit.db\"\n").audit.path, fs::path("/elsewhere/audit.db"));
+  env.vars["TRELLIS_AUDIT_PATH"] = "../shared/./audit.db";
+  EXPECT_EQ(load("").audit.path, dir_.parent_path() / "shared/audit.db") << "relative to the file, normalized";
+}
+
+// [audit] key is a secret reference, resolved; the environment may also hold the key itself.
+TEST_F(Config, ReadsAuditKey) {
+  const std::string key(40, 'k');
+  env.vars["AUDIT_KEY"] = key;
+  EXPECT_EQ(load("[audit]\nkey = \"env:AUDIT_KEY\"\n").audit.key, key);
+  const fs::path file = write_secret("audit.key", key + "\n");
+  EXPECT_EQ(load("[audit]\nkey = \"file:" + file.string() + "\"\n").audit.key, key);
+  env.vars["TRELLIS_AUDIT_KEY"] = std::string(32, 'e');
+  EXPECT_EQ(load("[audit]\nkey = \"env:AUDIT_KEY\"\n").audit.key, std::string(32, 'e'));
+  env.vars["TRELLIS_AUDIT_KEY"] = "env:AUDIT_KEY";
+  EXPECT_EQ(load("").audit.key, key);
+}
+
+// Bad [audit] values are refused naming the key and the line; the key never shows.
+TEST_F(Config, RefusesBadAuditValues) {
+  const std::string literal = "literal-canary-key-0123456789abcdef-0123456789";
+  std::string error = load_error("[audit]\npath = \"a.db\"\nkey = \"" + literal + "\"\n");
+  EXPECT_CONTAINS(error, "'audit.key' must be a secret reference, env:NAME or file:/path, not the key itself "
+                         "(line 3, column 7)");
+  EXPECT_EQ(error.find(literal), std::string::npos) << error;
+  EXPECT_CONTAINS(load_error("[audit]\nkey = \"env:NOT_SET_AUDIT\"\n"),
+                  "'audit.key': environment variable NOT_SET_AUDIT is not set (line 2, column 7)");
+  env.vars["SHORT_KEY"] = "short-canary";
+  error = load_error("[audit]\nkey = \"env:SHORT_KEY\"\n");
+  EXPECT_CONTAINS(error, "'audit.key': the key is 12 bytes; it needs at least 32");
+  EXPECT_EQ(error.find("short-canary"), std::string::npos) << error;
+  const fs::path open_file = write("open.key", std::string(40, 'x'));
+  EXPECT_CONTAINS(load_error("[audit]\nkey = \"file:" + open_file.string() + "\"\n"),
+                  "'audit.key': secret file '" + open_file.string() + "' has mode 0644");
+  EXPECT_CONTAINS(load_error("[audit]\nsecret = \"x\"\n"), "unknown key 'audit.secret' (line 2, column 10); known: path, key");
+  EXPECT_CONTAINS(load_error("[audit]\npath = 5\n"), "'audit.path' must be a string (line 2, column 8)");
+  EXPECT_CONTAINS(load_error("[audit]\npath = \"\"\n"), "'audit.path' must not be empty");
+}
+
+// A bad TRELLIS_AUDIT_KEY is named without its value.
+TEST_F(Config, RefusesBadAuditKeyFromEnvironment) {
+  env.vars["TRELLIS_AUDIT_KEY"] = "too-short-canary";
+  config_result r = load_config(std::nullopt, env.lookup());
+  ASSERT_FALSE(r.value.has_value());
+  EXPECT_EQ(r.error, "'audit.key': the key is 16 bytes; it needs at least 32 (e.g. 64 hex digits: openssl rand "
+                     "-hex 32) (TRELLIS_AUDIT_KEY)");
+  env.vars["TRELLIS_AUDIT_PATH"] = "";
+  r = load_config(std::nullopt, env.lookup());
+  EXPECT_EQ(r.error, "TRELLIS_AUDIT_PATH is empty; give the audit log's file");
 }

@@ -359,6 +359,7 @@ TEST_F(SourcesConfig, RefusesBadEnvironmentValues) {
 // Driver values written env:NAME or file:/path are resolved and listed as secrets.
 TEST_F(SourcesConfig, ResolvesSecretReferences) {
   fs::path secret = write("password.txt", "s3cr:et\n");
+  fs::permissions(secret, fs::perms::owner_read | fs::perms::owner_write);  // secret files are private
   vars = {{"WAREHOUSE_USER", "reporter"}};
   source_config s = source(R"(
 [sources.warehouse]

@@ -67,6 +67,12 @@ struct auth_config {
   bool demo_admin = false;                    ///< `serve` creates user "admin" when the store has no users
 };
 
+/// [audit]: where the audit log is and the key its records are chained with.
+struct audit_config {
+  std::filesystem::path path;  ///< default: audit.db in the data directory; empty when there is none
+  std::string key;             ///< the resolved secret; empty: audit.key beside `path`, generated on first use
+};
+
 struct host_config {
   std::filesystem::path file;  ///< where it was read from; empty for built-in defaults
   std::vector<std::filesystem::path> plugin_dirs;       ///< [plugins] dirs
@@ -80,6 +86,7 @@ struct host_config {
   std::vector<role_config> roles;                       ///< [roles.NAME], in name order
   auth_config auth;                                     ///< [auth]
   std::string anonymous_role;  ///< [auth] anonymous_role: the role of requests without credentials; empty: none
+  audit_config audit;                                   ///< [audit]
 };
 
 struct config_result {
@@ -91,6 +98,11 @@ struct config_result {
 /// Fails on a TOML syntax error (with line and column), an unknown section or
 /// key, or a value of the wrong type.
 config_result load_config(const std::optional<std::filesystem::path>& file, const env_lookup& env);
+
+/// Parses `text` as the contents of a trellis.toml and applies environment
+/// overrides, as load_config does with a file. `file` names the text in
+/// messages and is the base of relative paths; it is not read.
+config_result load_config_text(std::string_view text, const std::filesystem::path& file, const env_lookup& env);
 
 struct plugin_config_result {
   std::optional<boost::json::object> value;
@@ -104,6 +116,8 @@ plugin_config_result resolve_plugin_config(const manifest& m, const host_config&
                                            const env_lookup& env);
 
 /// Resolves `env:NAME` and `file:/path`; fails naming the variable or file.
+/// A file readable or writable by group or others is refused (its mode is
+/// named, with "chmod 600 FILE"). The error never holds the secret.
 /// On failure returns nullopt and sets `error`.
 std::optional<std::string> resolve_secret_reference(std::string_view reference,
                                                     const env_lookup& env, std::string& error);

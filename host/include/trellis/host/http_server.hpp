@@ -32,7 +32,12 @@ struct server_options {
   std::chrono::milliseconds body_timeout{30'000};    ///< to receive the body
   std::chrono::milliseconds idle_timeout{60'000};    ///< keep-alive wait for the next request
   std::chrono::milliseconds shutdown_timeout{10'000};  ///< in-flight requests may finish within
-  std::size_t max_connections = 1024;  ///< above: 503 and close
+  std::size_t max_connections = 1024;  ///< above: 503 and close (with TLS: closed without an answer)
+  /// HTTPS: both set, the listener speaks TLS 1.2+ only (start() loads them and
+  /// throws naming the file and OpenSSL's reason); both empty, plain HTTP.
+  std::string tls_cert;  ///< PEM certificate chain: the server's certificate first
+  std::string tls_key;   ///< PEM private key, unencrypted, readable by its owner only
+  std::chrono::milliseconds handshake_timeout{10'000};  ///< TLS handshake, and close_notify when closing
   /// Told when each request starts and when its response is complete (metrics); none: nothing is measured.
   std::shared_ptr<exchange_observer> observer;
 };
@@ -52,7 +57,7 @@ struct http_request {
   std::string body;
   std::string remote;  ///< peer address
   std::string request_id;
-  bool tls = false;
+  bool tls = false;  ///< arrived over HTTPS (server_options::tls_cert set)
   /// The first header with this name (case-insensitive), or empty.
   std::string_view header(std::string_view name) const;
 };
@@ -149,7 +154,8 @@ class http_server {
   http_server& operator=(const http_server&) = delete;
   ~http_server();
 
-  /// Binds and listens; throws std::runtime_error naming the address on failure.
+  /// Loads the TLS certificate and key when set, binds and listens; throws
+  /// std::runtime_error naming the file (and OpenSSL's reason) or the address on failure.
   void start();
   /// The port actually bound (useful with port 0).
   unsigned short port() const;
