@@ -7,6 +7,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "trellis/host/access.hpp"
 #include "trellis/host/audit.hpp"
 
 namespace trellis::host {
@@ -179,6 +180,23 @@ json::object effective_config_json(const host_config& c, const plugin_host& host
     if (!c.audit.path.empty()) audit["key_file"] = default_audit_key_path(c.audit.path).string();
   }
   o["audit"] = std::move(audit);
+  o["auth"] = json::object{
+      {"store", c.auth.store.empty() ? json::value(nullptr) : json::value(c.auth.store.string())},
+      {"session_idle_minutes", c.auth.session_idle.count()},
+      {"session_absolute_hours", c.auth.session_absolute.count()},
+      {"tls_proxy", c.auth.tls_proxy},
+      {"argon2_memory_kib", c.auth.argon2_memory_kib},
+      {"argon2_iterations", c.auth.argon2_iterations},
+      {"demo_admin", c.auth.demo_admin},
+      {"anonymous_role", c.anonymous_role.empty() ? json::value(nullptr) : json::value(c.anonymous_role)}};
+  json::object roles;
+  for (const role_config& r : c.roles) {
+    json::array includes(r.includes.begin(), r.includes.end());
+    json::array permissions(r.permissions.begin(), r.permissions.end());
+    roles[r.name] = json::object{
+        {"description", r.description}, {"includes", std::move(includes)}, {"permissions", std::move(permissions)}};
+  }
+  o["roles"] = std::move(roles);
   o["sources"] = sources_json(c);
   o["plugin"] = plugins_json(c, host, env);
   return o;
@@ -212,7 +230,7 @@ std::optional<int> run_config_command(const config_commands& c, const plugin_hos
   for (const auto& kv : o) {
     if (!kv.value().is_object()) continue;
     const std::string section(kv.key());
-    if (section == "sources" || section == "plugin") {
+    if (section == "sources" || section == "plugin" || section == "roles") {
       for (const auto& sub : kv.value().get_object()) {
         print_section(out, section + "." + key_text(sub.key()), sub.value().get_object());
       }

@@ -13,7 +13,6 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/encode.hpp>
-#include <boost/url/parse_query.hpp>
 #include <boost/url/pct_string_view.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <spdlog/spdlog.h>
@@ -200,14 +199,13 @@ struct current_user_scope {
   current_user_scope& operator=(const current_user_scope&) = delete;
 };
 
-// One field of an application/x-www-form-urlencoded body, decoded.
+// One field of an application/x-www-form-urlencoded body, decoded; none when
+// the body is not a valid form or has no such field.
 std::optional<std::string> form_field(std::string_view body, std::string_view name) {
-  auto params = boost::urls::parse_query(body);
-  if (!params) return std::nullopt;
-  boost::urls::encoding_opts opts;
-  opts.space_as_plus = true;
-  for (auto p : *params) {
-    if (p.key.decode(opts) == name) return p.has_value ? p.value.decode(opts) : std::string();
+  auto form = parse_form(body);
+  if (!form.value) return std::nullopt;
+  for (auto& [key, value] : *form.value) {
+    if (key == name) return std::move(value);
   }
   return std::nullopt;
 }
@@ -566,7 +564,15 @@ struct web_app::impl {
       res.set("Allow", "GET, HEAD, POST");
       return;
     }
-    const std::string next = form_field(req.body, "next").value_or("/");
+    auto form = parse_form(req.body);
+    if (!form.value) return error_page(req, res, 400, "Bad request", "The sign-in form is malformed: " + form.error + ".");
+    auto field = [&form](std::string_view name) {
+      for (const auto& [key, value] : *form.value) {
+        if (key == name) return value;
+      }
+      return std::string();
+    };
+    const std::string next = field("next").empty() ? "/" : field("next");
     if (std::string problem = cross_site_problem(req, sec().tls_proxy); !problem.empty()) {
       return error_page(req, res, 403, "Forbidden", "Sign-in refused: " + problem + ".");
     }
@@ -576,12 +582,12 @@ struct web_app::impl {
     for (const auto& [name, value] : parse_cookies(req.header("Cookie"))) {
       if (name == login_csrf_cookie_name) cookie = value;
     }
-    if (!same_secret(cookie, form_field(req.body, "_login").value_or(""))) {
+    if (!same_secret(cookie, field("_login"))) {
       res.status = 403;
       return login_form(req, res, next, "The sign-in form expired. Please try again.");
     }
-    const std::string name = form_field(req.body, "name").value_or("");
-    const std::string password = form_field(req.body, "password").value_or("");
+    const std::string name = field("name");
+    const std::string password = field("password");
     authenticator::login_result r;
     try {
       r = sec().auth->login(name, password, req.remote);

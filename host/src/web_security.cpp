@@ -5,6 +5,8 @@
 
 #include <sodium.h>
 
+#include "trellis/host/http_parse.hpp"
+
 namespace trellis::host {
 
 namespace {
@@ -15,20 +17,6 @@ bool iequals(std::string_view a, std::string_view b) {
     if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
   }
   return true;
-}
-
-// The value of cookie `name` in a Cookie header, or nullopt.
-std::optional<std::string_view> cookie_value(std::string_view header, std::string_view name) {
-  while (!header.empty()) {
-    std::size_t end = header.find(';');
-    std::string_view item = header.substr(0, end);
-    header = end == std::string_view::npos ? std::string_view{} : header.substr(end + 1);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    if (item.size() > name.size() && item.substr(0, name.size()) == name && item[name.size()] == '=') {
-      return item.substr(name.size() + 1);
-    }
-  }
-  return std::nullopt;
 }
 
 }  // namespace
@@ -43,7 +31,10 @@ bool changes_state(std::string_view method) { return method != "GET" && method !
 request_identity identify(const http_request& req, authenticator* auth) {
   request_identity id;
   std::string_view authorization = req.header("Authorization");
-  std::optional<std::string_view> cookie = cookie_value(req.header("Cookie"), session_cookie_name);
+  std::optional<std::string> cookie;
+  for (auto& [name, value] : parse_cookies(req.header("Cookie"))) {
+    if (name == session_cookie_name) cookie = std::move(value);
+  }
   if (authorization.empty() && !cookie) return id;
   if (auth == nullptr) {
     id.bad_credentials = true;
