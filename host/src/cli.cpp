@@ -19,12 +19,14 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "cli_alerts.hpp"
 #include "cli_data.hpp"
 #include "trellis/host/calls.hpp"
 #include "trellis/host/config.hpp"
 #include "trellis/host/demo_data.hpp"
 #include "trellis/host/http_server.hpp"
 #include "trellis/host/metrics.hpp"
+#include "trellis/host/monitoring.hpp"
 #include "trellis/host/plugin_host.hpp"
 #include "trellis/host/web_app.hpp"
 
@@ -284,6 +286,8 @@ int serve_http(plugin_host& host, const host_config& config, std::ostream& out, 
   server_options options = config.server;
   default_metrics().set_enabled(config.metrics.enabled);
   if (config.metrics.enabled) options.observer = http_metrics_observer();
+  std::unique_ptr<monitoring> watch = monitoring::for_host(host);  // metric history and alerts
+  app.attach_monitoring(watch.get());
   http_server server(options, app.handler(), app.websocket(), host.logger_ptr());
   std::optional<metrics_server> metrics;
   if (!config.metrics.listen.empty() && !config.metrics.enabled) {
@@ -313,10 +317,12 @@ int serve_http(plugin_host& host, const host_config& config, std::ostream& out, 
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
   boost::asio::steady_timer figures(control);
+  monitoring_loop watch_loop(control, *watch, [&app](std::string_view t, std::string_view v) { app.publish(t, v); });
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
     log.info("received {}, shutting down", signo == SIGINT ? "SIGINT" : "SIGTERM");
     figures.cancel();
+    watch_loop.cancel();
     server.stop();
   });
   std::function<void()> tick = [&] {
@@ -328,6 +334,7 @@ int serve_http(plugin_host& host, const host_config& config, std::ostream& out, 
     });
   };
   tick();
+  watch_loop.start();
   std::thread control_thread([&] { control.run(); });
 
   std::string host_part = config.server.address.find(':') != std::string::npos ? "[" + config.server.address + "]"
@@ -519,8 +526,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   }
   plugin_host host(*config.value, env, logger);
-  // `demo` only writes a database: no plugin code runs for it either.
-  if (!wants_version && !is_inspect && first_command_word(argc, argv) != "demo") {
+  // `demo` only writes a database and `alerts` asks a server: no plugin code runs for them either.
+  if (!wants_version && !is_inspect && first_command_word(argc, argv) != "demo" &&
+      first_command_word(argc, argv) != "alerts") {
     std::vector<std::string> warnings;
     std::vector<fs::path> files = discover_plugins(dirs, &warnings);
     for (const auto& w : warnings) logger->warn("{}", w);
@@ -564,6 +572,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
 
   data_commands data;
   add_data_commands(app, data);
+  alerts_commands alerts_cmd;
+  add_alerts_commands(app, alerts_cmd);
 
   std::map<const CLI::App*, const command_entry*> plugin_commands;
   std::map<std::string, parsed_values> plugin_values;
@@ -676,6 +686,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     return code;
   }
   if (auto code = run_data_command(data, host, out, err)) return *code;
+  if (auto code = run_alerts_command(alerts_cmd, *config.value, env, out, err)) return *code;
   for (const auto& [sub, cmd] : plugin_commands) {
     if (!sub->parsed()) continue;
     parsed_values& values = plugin_values[cmd->name];

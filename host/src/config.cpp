@@ -10,6 +10,7 @@
 #include <boost/json/parse.hpp>
 #include <toml++/toml.h>
 
+#include "alerts_config.hpp"
 #include "trellis/host/demo_data.hpp"
 
 namespace trellis::host {
@@ -462,6 +463,13 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sou
         }
         if (!error.empty()) throw config_error{"'metrics." + key + "': " + error + " (" + where(v) + ")"};
       }
+    } else if (section == "monitoring" || section == "alerts") {
+      try {
+        if (section == "monitoring") read_monitoring_table(*table, cfg.monitoring);
+        if (section == "alerts") read_alerts_table(*table, cfg.alerts);
+      } catch (const std::invalid_argument& e) {
+        throw config_error{e.what()};
+      }
     } else if (section == "sources") {
       for (const auto& [id, v] : *table) {
         const std::string name(id.str());
@@ -490,7 +498,7 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sou
       }
     } else {
       throw config_error{"unknown section [" + section + "] (" + where(section_node) +
-                         "); known: [server], [plugins], [logging], [sources.<name>], [plugin.<id>], [metrics]"};
+                         "); known: [server], [plugins], [logging], [sources.<name>], [plugin.<id>], [metrics], [monitoring], [alerts]"};
     }
   }
 }
@@ -546,6 +554,11 @@ config_result load_config(const std::optional<std::filesystem::path>& file, cons
       if (std::string error = mk.apply(cfg, *v, *v == "true"); !error.empty()) {
         throw config_error{var + " is '" + *v + "': " + error};
       }
+    }
+    try {
+      apply_monitoring_env(env, cfg.monitoring, cfg.alerts);
+    } catch (const std::invalid_argument& e) {
+      throw config_error{(cfg.file.empty() ? "" : cfg.file.string() + ": ") + e.what()};
     }
     if (auto v = env("TRELLIS_LOGGING_LEVEL")) {
       check_log_level(*v, "TRELLIS_LOGGING_LEVEL");

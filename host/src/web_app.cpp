@@ -18,6 +18,7 @@
 #include "trellis/host/calls.hpp"
 #include "trellis/host/data_api.hpp"
 #include "trellis/host/metrics.hpp"
+#include "trellis/host/monitoring.hpp"
 #include "trellis/host/plugin_host.hpp"
 #include "trellis/host/router.hpp"
 #include "trellis/host/text.hpp"
@@ -155,6 +156,7 @@ struct web_app::impl {
   std::vector<menu_item> menu;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   const server_stats* stats = nullptr;
+  const monitoring* monitoring_service = nullptr;  // attach_monitoring
   std::unique_ptr<data_api> data;
 
   mutable std::mutex mu;
@@ -420,6 +422,8 @@ struct web_app::impl {
       res.body = json::serialize(plugins.to_json()) + "\n";
       return;
     }
+    // TODO(integrator): behind trellis.metrics:read (history) and trellis.alerts:read (alerts) once RBAC lands.
+    if (monitoring_service != nullptr && handle_monitoring_api(*monitoring_service, req, res)) return;
     if (path.rfind("/api/v1/", 0) == 0 && (data->handle(req, res) || handle_viz_api(plugins.contributions(), req, res))) {
       res.route = api_route(path);  // after: the API handlers start their responses afresh
       return;
@@ -577,6 +581,7 @@ std::size_t web_app::subscribers(std::string_view topic) const {
 }
 
 void web_app::attach_stats(const server_stats* stats) { impl_->stats = stats; }
+void web_app::attach_monitoring(const monitoring* m) { impl_->monitoring_service = m; }
 
 void web_app::publish_host_figures() {
   constexpr std::string_view topic = "trellis/host";
