@@ -117,7 +117,8 @@ unsigned short listening_port(trellis_process& p) {
 json::object alert_named(unsigned short port, std::string_view name) {
   response res = get(port, "/api/v1/alerts");
   EXPECT_EQ(res.result_int(), 200) << res.body();
-  for (const auto& a : json::parse(res.body()).at("alerts").as_array()) {
+  const json::value doc = json::parse(res.body());
+  for (const auto& a : doc.at("alerts").as_array()) {
     if (a.at("name").as_string() == name) return a.as_object();
   }
   ADD_FAILURE() << "no alert " << name << " in " << res.body();
