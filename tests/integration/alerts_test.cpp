@@ -268,6 +268,21 @@ TEST(Alerts, HistoryApiHasTheDashboardsShape) {
   EXPECT_EQ(p.finish(guard).exit_code, 0) << p.err();
 }
 
+// The history needs trellis.metrics:read and the alerts trellis.alerts:read, which a viewer lacks.
+TEST(Alerts, ApisNeedTheirPermissions) {
+  temp_dir dir;
+  trellis_process p({"--no-default-plugins", "serve", "--listen", "127.0.0.1:0"},
+                    {{"TRELLIS_DATA_DIR", dir.path().string()}, {"TRELLIS_AUTH_ANONYMOUS_ROLE", "viewer"}});
+  const unsigned short port = listening_port(p);
+  for (const char* target : {"/api/v1/alerts", "/api/v1/monitoring/history"}) {
+    response res = get(port, target, {{"Accept", "application/json"}});
+    EXPECT_THAT(res.result_int(), ::testing::AnyOf(401, 403)) << target << ": " << res.body();
+    EXPECT_THAT(res.body(), Not(HasSubstr("\"alerts\""))) << target;
+  }
+  p.send_signal(SIGTERM);
+  EXPECT_EQ(p.finish(guard).exit_code, 0) << p.err();
+}
+
 // `alerts list` prints a table of what the server answers and sends TRELLIS_TOKEN as a bearer token.
 TEST(Alerts, ListPrintsATableAndSendsTheToken) {
   recorder server(200,

@@ -19,6 +19,7 @@
 #include <boost/json/object.hpp>
 
 #include "trellis/host/alerts_config.hpp"
+#include "trellis/host/access.hpp"
 #include "trellis/host/http_server.hpp"
 #include "trellis/host/manifest.hpp"
 
@@ -68,6 +69,8 @@ struct host_config {
   metrics_config metrics;                               ///< [metrics]
   monitoring_config monitoring;                         ///< [monitoring]
   alerts_config alerts;                                 ///< [alerts] and [[alerts.rules]]
+  std::vector<role_config> roles;                       ///< [roles.NAME], in name order
+  std::string anonymous_role;  ///< [auth] anonymous_role: the role of requests without credentials; empty: none
 };
 
 struct config_result {

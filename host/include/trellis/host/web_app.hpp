@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "trellis/host/http_server.hpp"
+#include "trellis/host/web_security.hpp"
 
 namespace trellis::host {
 
@@ -17,6 +18,7 @@ class monitoring;
 
 struct web_options {
   std::string home;  ///< where "/" redirects; empty: the first menu entry
+  security_options security;  ///< sign-in, permissions, audit (docs/security.md)
 };
 
 class web_app {
