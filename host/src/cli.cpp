@@ -21,6 +21,7 @@
 
 #include "cli_audit.hpp"
 #include "cli_config.hpp"
+#include "cli_alerts.hpp"
 #include "cli_data.hpp"
 #include "cli_users.hpp"
 #include "trellis/host/auth.hpp"
@@ -30,6 +31,7 @@
 #include "trellis/host/demo_data.hpp"
 #include "trellis/host/http_server.hpp"
 #include "trellis/host/metrics.hpp"
+#include "trellis/host/monitoring.hpp"
 #include "trellis/host/plugin_host.hpp"
 #include "trellis/host/access.hpp"
 #include "trellis/host/web_app.hpp"
@@ -367,6 +369,8 @@ int serve_http(plugin_host& host, const host_config& config, audit_log& audit, s
   server_options options = config.server;
   default_metrics().set_enabled(config.metrics.enabled);
   if (config.metrics.enabled) options.observer = http_metrics_observer();
+  std::unique_ptr<monitoring> watch = monitoring::for_host(host);  // metric history and alerts
+  app.attach_monitoring(watch.get());
   http_server server(options, app.handler(), app.websocket(), host.logger_ptr());
   std::optional<metrics_server> metrics;
   if (!config.metrics.listen.empty() && !config.metrics.enabled) {
@@ -396,10 +400,12 @@ int serve_http(plugin_host& host, const host_config& config, audit_log& audit, s
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
   boost::asio::steady_timer figures(control);
+  monitoring_loop watch_loop(control, *watch, [&app](std::string_view t, std::string_view v) { app.publish(t, v); });
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
     log.info("received {}, shutting down", signo == SIGINT ? "SIGINT" : "SIGTERM");
     figures.cancel();
+    watch_loop.cancel();
     server.stop();
   });
   std::function<void()> tick = [&] {
@@ -411,6 +417,7 @@ int serve_http(plugin_host& host, const host_config& config, audit_log& audit, s
     });
   };
   tick();
+  watch_loop.start();
   std::thread control_thread([&] { control.run(); });
 
   std::string host_part = config.server.address.find(':') != std::string::npos ? "[" + config.server.address + "]"
@@ -614,10 +621,11 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   }
   plugin_host host(*config.value, env, logger);
-  // `demo`, `users`, `tokens` and `audit` only work on databases: no plugin code runs for them either.
+  // `demo`, `users`, `tokens` and `audit` only work on databases, and `alerts` asks a server: no plugin code
+  // runs for them either.
   const auto command_word = first_command_word(argc, argv);
   if (!wants_version && !is_inspect && command_word != "demo" && command_word != "users" && command_word != "tokens" &&
-      command_word != "audit") {
+      command_word != "audit" && command_word != "alerts") {
     std::vector<std::string> warnings;
     std::vector<fs::path> files = discover_plugins(dirs, &warnings);
     for (const auto& w : warnings) logger->warn("{}", w);
@@ -668,6 +676,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   add_audit_commands(app, audit_cmds);
   config_commands config_cmds;
   add_config_commands(app, config_cmds);
+  alerts_commands alerts_cmd;
+  add_alerts_commands(app, alerts_cmd);
 
   std::map<const CLI::App*, const command_entry*> plugin_commands;
   std::map<std::string, parsed_values> plugin_values;
@@ -803,6 +813,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   if (auto code = run_users_command(users, *config.value, out, err)) return *code;
   if (auto code = run_audit_command(audit_cmds, *config.value, *logger, out, err)) return *code;
   if (auto code = run_config_command(config_cmds, host, env, out, err)) return *code;
+  if (auto code = run_alerts_command(alerts_cmd, *config.value, env, out, err)) return *code;
   for (const auto& [sub, cmd] : plugin_commands) {
     if (!sub->parsed()) continue;
     parsed_values& values = plugin_values[cmd->name];

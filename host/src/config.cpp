@@ -15,6 +15,7 @@
 #include <toml++/toml.h>
 
 #include "trellis/host/audit.hpp"
+#include "alerts_config.hpp"
 #include "trellis/host/demo_data.hpp"
 
 namespace trellis::host {
@@ -720,6 +721,13 @@ void read_toml_into(std::string_view text, const std::filesystem::path& file, ho
       }
     } else if (section == "audit") {
       read_audit_table(*table, audit);
+    } else if (section == "monitoring" || section == "alerts") {
+      try {
+        if (section == "monitoring") read_monitoring_table(*table, cfg.monitoring);
+        if (section == "alerts") read_alerts_table(*table, cfg.alerts);
+      } catch (const std::invalid_argument& e) {
+        throw config_error{e.what()};
+      }
     } else if (section == "sources") {
       for (const auto& [id, v] : *table) {
         const std::string name(id.str());
@@ -752,7 +760,7 @@ void read_toml_into(std::string_view text, const std::filesystem::path& file, ho
       }
     } else {
       throw config_error{"unknown section [" + section + "] (" + where(section_node) +
-                         "); known: [server], [plugins], [logging], [sources.<name>], [plugin.<id>], [metrics], [roles.<name>], [auth], [audit]"};
+                         "); known: [server], [plugins], [logging], [sources.<name>], [plugin.<id>], [metrics], [roles.<name>], [auth], [audit], [monitoring], [alerts]"};
     }
   }
 }
@@ -838,6 +846,11 @@ config_result load_config_from(const std::string_view* text, const std::filesyst
       if (!demo.empty()) cfg.auth.store = demo.parent_path() / "trellis.db";
     } else if (cfg.auth.store.is_relative()) {
       cfg.auth.store = cfg.file.parent_path() / cfg.auth.store;
+    }
+    try {
+      apply_monitoring_env(env, cfg.monitoring, cfg.alerts);
+    } catch (const std::invalid_argument& e) {
+      throw config_error{(cfg.file.empty() ? "" : cfg.file.string() + ": ") + e.what()};
     }
     if (auto v = env("TRELLIS_LOGGING_LEVEL")) {
       check_log_level(*v, "TRELLIS_LOGGING_LEVEL");

@@ -807,7 +807,7 @@ void host_families(const plugin_host& host, std::vector<family_snapshot>& out) {
 
 }  // namespace
 
-std::string scrape(const plugin_host& host, const metric_registry& registry) {
+std::vector<family_snapshot> collect_families(const plugin_host& host, const metric_registry& registry) {
   std::set<std::string, std::less<>> loaded;
   for (const auto& rec : host.plugins()) {
     if (rec.state == plugin_state::loaded && rec.info) loaded.insert(rec.info->id);
@@ -820,7 +820,11 @@ std::string scrape(const plugin_host& host, const metric_registry& registry) {
   host_families(host, families);
   std::sort(families.begin(), families.end(),
             [](const family_snapshot& a, const family_snapshot& b) { return a.name < b.name; });
-  return to_text(families);
+  return families;
+}
+
+std::string scrape(const plugin_host& host, const metric_registry& registry) {
+  return to_text(collect_families(host, registry));
 }
 
 void serve_metrics(const plugin_host& host, const http_request& req, http_response& res) {

@@ -62,7 +62,7 @@ std::string_view to_string(reject_reason reason) {
 
 const std::set<std::string, std::less<>>& reserved_command_names() {
   static const std::set<std::string, std::less<>> names = {"serve", "plugins", "help", "version", "query", "sources",
-                                                           "demo", "audit", "config"};
+                                                           "demo", "audit", "config", "alerts"};
   return names;
 }
 

@@ -22,6 +22,7 @@
 #include "trellis/host/data_api.hpp"
 #include "trellis/host/http_parse.hpp"
 #include "trellis/host/metrics.hpp"
+#include "trellis/host/monitoring.hpp"
 #include "trellis/host/plugin_host.hpp"
 #include "trellis/host/router.hpp"
 #include "trellis/host/text.hpp"
@@ -153,6 +154,8 @@ constexpr host_route host_routes[] = {
     {"GET", "/metrics", "trellis.metrics:read"},
     {"GET", "/api/v1/plugins", "trellis.plugins:read"},
     {"GET", "/api/v1/routes", "trellis.plugins:read"},
+    {"GET", "/api/v1/monitoring/history", "trellis.metrics:read"},
+    {"GET", "/api/v1/alerts", "trellis.alerts:read"},
     {"GET", "/api/v1/sources", "trellis.sources:read"},
     {"GET", "/api/v1/sources/{name}/schema", "trellis.sources:read"},
     {"POST", "/api/v1/sources/{name}/query", "trellis.sql:execute"},
@@ -231,6 +234,7 @@ struct web_app::impl {
   std::vector<menu_item> menu;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   const server_stats* stats = nullptr;
+  const monitoring* monitoring_service = nullptr;  // attach_monitoring
   std::unique_ptr<data_api> data;
 
   mutable std::mutex mu;
@@ -667,7 +671,8 @@ struct web_app::impl {
         path == "/logout" || path.rfind("/static/", 0) == 0) {
       return {};
     }
-    if (path == "/metrics" || path == "/api/v1/plugins" || path == "/api/v1/routes") {
+    if (path == "/metrics" || path == "/api/v1/plugins" || path == "/api/v1/routes" ||
+        path == "/api/v1/monitoring/history" || path == "/api/v1/alerts") {
       return std::string(host_route_permission(path));
     }
     if (path.rfind("/api/v1/", 0) == 0) {
@@ -826,6 +831,8 @@ struct web_app::impl {
         handle_admin_api(*sec().users, *sec().policy, who, req, res)) {
       return;  // res.route is set above
     }
+    // Permissions (host_routes): trellis.metrics:read for the history, trellis.alerts:read for the alerts.
+    if (monitoring_service != nullptr && handle_monitoring_api(*monitoring_service, req, res)) return;
     if (path.rfind("/api/v1/", 0) == 0 && (data->handle(req, res) || handle_viz_api(plugins.contributions(), req, res))) {
       res.route = api_route(path);  // after: the API handlers start their responses afresh
       return;
@@ -1023,6 +1030,7 @@ std::size_t web_app::subscribers(std::string_view topic) const {
 }
 
 void web_app::attach_stats(const server_stats* stats) { impl_->stats = stats; }
+void web_app::attach_monitoring(const monitoring* m) { impl_->monitoring_service = m; }
 
 void web_app::publish_host_figures() {
   constexpr std::string_view topic = "trellis/host";

@@ -215,6 +215,12 @@ void record_plugin_call(std::string_view plugin, plugin_call_kind kind, bool ok,
 /// the trellis_http_* families of `registry`, labelled by route pattern.
 std::shared_ptr<exchange_observer> http_metrics_observer(metric_registry& registry = default_metrics());
 
+/// What the metrics page shows, by family name: the registry's families
+/// (plugin-defined ones only for plugins loaded in `host`), build and process
+/// figures, plugin states, and the query figures of the host's data sources.
+std::vector<family_snapshot> collect_families(const plugin_host& host,
+                                              const metric_registry& registry = default_metrics());
+
 /// The metrics page: the registry's families (plugin-defined ones only for
 /// plugins loaded in `host`), build and process figures, plugin states, and
 /// the query figures of the host's data sources.

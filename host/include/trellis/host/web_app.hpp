@@ -14,6 +14,7 @@
 namespace trellis::host {
 
 class plugin_host;
+class monitoring;
 
 struct web_options {
   std::string home;  ///< where "/" redirects; empty: the first menu entry
@@ -38,6 +39,9 @@ class web_app {
   std::size_t subscribers(std::string_view topic) const;
   /// Lets the live host page show the server's figures.
   void attach_stats(const server_stats* stats);
+  /// Serves GET /api/v1/monitoring/history and /api/v1/alerts from `m`
+  /// (not found while none is attached). Call before the server starts.
+  void attach_monitoring(const monitoring* m);
   /// Publishes host figures (uptime, requests, memory) to topic "trellis/host".
   void publish_host_figures();
 
