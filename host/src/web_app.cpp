@@ -17,9 +17,12 @@
 
 #include "trellis/host/calls.hpp"
 #include "trellis/host/data_api.hpp"
+#include "trellis/host/logging.hpp"
 #include "trellis/host/metrics.hpp"
 #include "trellis/host/plugin_host.hpp"
+#include "trellis/host/readiness.hpp"
 #include "trellis/host/router.hpp"
+#include "trellis/host/sources.hpp"
 #include "trellis/host/text.hpp"
 #include "trellis/host/viz.hpp"
 
@@ -144,6 +147,20 @@ struct page_route {
   std::string label;
 };
 
+// The health checks of every configured source, each allowed 2 s and
+// reused for 5 s.
+std::unique_ptr<source_readiness> make_source_readiness(const plugin_host& plugins) {
+  std::vector<std::string> names;
+  for (const auto& s : plugins.sources().list()) names.push_back(s.name);
+  return std::make_unique<source_readiness>(
+      std::move(names),
+      [&sources = plugins.sources()](const std::string& name) {
+        const call_status st = sources.health(name);
+        return source_health{st.ok(), st.message};
+      },
+      source_readiness::options{});
+}
+
 }  // namespace
 
 struct web_app::impl {
@@ -156,6 +173,7 @@ struct web_app::impl {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   const server_stats* stats = nullptr;
   std::unique_ptr<data_api> data;
+  std::unique_ptr<source_readiness> readiness;  // the sources' health for /readyz
 
   mutable std::mutex mu;
   std::unordered_map<std::string, std::vector<std::weak_ptr<ws_connection>>> subscribers;
@@ -185,6 +203,7 @@ struct web_app::impl {
     for (const auto& [key, asset] : plugins.contributions().all().assets) {
       asset_routes.emplace(asset.plugin_id, "/" + asset.plugin_id + "/static/*");
     }
+    readiness = make_source_readiness(plugins);
   }
 
   // Whether a page's asset request names something this host serves.
@@ -313,6 +332,9 @@ struct web_app::impl {
     res.body = layout("Home", content, req.path);
   }
 
+  // Ready: every plugin found loaded and every data source answering its
+  // health check. The checks block in drivers, so the answer is deferred to
+  // the readiness workers; their results are cached for a few seconds.
   void ready(const http_request&, http_response& res) const {
     json::array problems;
     for (const auto& rec : plugins.plugins()) {
@@ -320,10 +342,35 @@ struct web_app::impl {
         problems.push_back(json::object{{"file", rec.file.string()}, {"error", rec.error}});
       }
     }
-    res.status = problems.empty() ? 200 : 503;
-    res.set("Content-Type", "application/json");
-    res.set("Cache-Control", "no-store");
-    res.body = json::serialize(json::object{{"ready", problems.empty()}, {"rejected_plugins", problems}}) + "\n";
+    auto answer = [](json::array rejected, const source_health_map& health) {
+      http_response r;
+      json::object sources;
+      bool sources_ok = true;
+      for (const auto& [name, h] : health) {
+        json::object o{{"ok", h.ok}};
+        if (!h.ok) o["error"] = h.error;
+        sources_ok = sources_ok && h.ok;
+        sources[name] = std::move(o);
+      }
+      const bool ready = rejected.empty() && sources_ok;
+      r.status = ready ? 200 : 503;
+      r.set("Content-Type", "application/json");
+      r.set("Cache-Control", "no-store");
+      r.body = json::serialize(json::object{{"ready", ready}, {"rejected_plugins", std::move(rejected)},
+                                            {"sources", std::move(sources)}}) + "\n";
+      return r;
+    };
+    if (!readiness || readiness->sources().empty()) {
+      const std::string_view route = res.route;
+      res = answer(std::move(problems), {});
+      res.route = route;
+      return;
+    }
+    res.deferred = [this, answer, problems = std::move(problems)](response_completion complete) {
+      readiness->check([answer, problems, complete = std::move(complete)](source_health_map health) {
+        complete(answer(problems, health));
+      });
+    };
   }
 
   void page(const page_entry& page, const std::vector<std::pair<std::string, std::string>>& raw_params,
@@ -414,6 +461,8 @@ struct web_app::impl {
       res.route = "/favicon.ico";
       return host_asset(req, res, "favicon.svg");
     }
+    // TODO(integrator): behind trellis.logging:read (GET) and trellis.logging:write (PUT).
+    if (handle_logging_api(req, res)) return;
     if (path == "/api/v1/plugins" && get) {
       res.route = "/api/v1/plugins";
       res.set("Content-Type", "application/json");
