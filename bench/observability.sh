@@ -27,6 +27,8 @@
 #   DURATION=10s CONNECTIONS=32 WRK_THREADS=1 ROUNDS=3 WARMUP=2s
 #   PIN=1 SERVER_CPUS=0 CLIENT_CPUS=1 NICE=-20   as in bench/http.sh
 #   TARGET=5         the most CPU cost allowed, in percent
+#   ON_METRICS=0     the 'on' server without metrics (the access log alone)
+#   ON_ACCESS_LOG=0  the 'on' server without the access log (metrics alone)
 #   ACCESS_LOG_DIR   where the access log goes (emptied first, removed after unless KEEP=1)
 #   KEEP=1           keep the temporary directory and the access log
 set -euo pipefail
@@ -108,7 +110,7 @@ start() {
   pid[$name]=$!
   local p=""
   for _ in $(seq 100); do
-    p=$(sed -n 's|^Trellis is listening on http://127\.0\.0\.1:\([0-9]*\)/$|\1|p' "$work/$name.out")
+    p=$(sed -n 's|^Trellis is listening on http://127\.0\.0\.1:\([0-9]*\)/$|\1|p' "$work/$name.out" 2>/dev/null || true)
     [[ -n $p ]] && break
     kill -0 "${pid[$name]}" 2>/dev/null || break
     sleep 0.1
@@ -118,7 +120,12 @@ start() {
   port[$name]=$p
 }
 start off TRELLIS_METRICS_ENABLED=false TRELLIS_LOGGING_ACCESS_LOG=off
-start on TRELLIS_METRICS_ENABLED=true TRELLIS_METRICS_ON_MAIN_LISTENER=true TRELLIS_LOGGING_ACCESS_LOG="$access_log"
+# ON_ACCESS_LOG=0 (or ON_METRICS=0) measures one of the two alone.
+on_access_log=$access_log
+[[ ${ON_ACCESS_LOG:-1} == 0 ]] && on_access_log=off
+on_metrics=true
+[[ ${ON_METRICS:-1} == 0 ]] && on_metrics=false
+start on TRELLIS_METRICS_ENABLED=$on_metrics TRELLIS_METRICS_ON_MAIN_LISTENER=true TRELLIS_LOGGING_ACCESS_LOG="$on_access_log"
 url_on=http://127.0.0.1:${port[on]}/ping/
 url_off=http://127.0.0.1:${port[off]}/ping/
 curl -sS --fail -o "$work/body-on" "$url_on" || die "GET $url_on failed"
@@ -126,7 +133,8 @@ curl -sS --fail -o "$work/body-off" "$url_off" || die "GET $url_off failed"
 cmp -s "$work/body-on" "$work/body-off" || die "the two servers answer different bodies"
 [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${port[off]}/metrics") == 404 ]] ||
   die "metrics are not off on the 'off' server"
-curl -s "http://127.0.0.1:${port[on]}/metrics" | grep -q '^trellis_http_requests_total' ||
+metrics_page=$(curl -s "http://127.0.0.1:${port[on]}/metrics")
+[[ $on_metrics == false ]] || grep -q '^trellis_http_requests_total' <<<"$metrics_page" ||
   die "metrics are not on on the 'on' server"
 
 clk_tck=$(getconf CLK_TCK)
@@ -191,9 +199,10 @@ done
 dropped=$(curl -s "http://127.0.0.1:${port[on]}/metrics" | awk '/^trellis_access_log_dropped_total / { print $2 }')
 kill -TERM "${pid[on]}"
 wait "${pid[on]}" 2>/dev/null || true
-lines=$(wc -l <"$access_log")
+lines=0
+[[ -f $access_log ]] && lines=$(wc -l <"$access_log")
 echo "observability.sh: access log: $lines lines for $requests_on wrk requests (+3 checks), $dropped dropped;" \
-  "$(du -h "$access_log" | cut -f1) on $(df --output=fstype "$log_dir" | tail -n 1)" >&2
+  "$(du -h "$access_log" 2>/dev/null | cut -f1) on $(df --output=fstype "$log_dir" | tail -n 1)" >&2
 
 awk -v target="$target" -v rounds="$rounds" '
   function median(a, n,   i, j, t) {

@@ -2,16 +2,19 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
+#include <climits>
 #include <chrono>
+#include <condition_variable>
 #include <ctime>
+#include <thread>
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <spdlog/async_logger.h>
+#include <boost/json/serializer.hpp>
 #include <spdlog/details/periodic_worker.h>
-#include <spdlog/details/thread_pool.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/sinks/rotating_file_sink.h>
@@ -370,29 +373,7 @@ bool handle_logging_api(const http_request& req, http_response& res) {
 
 namespace {
 
-// The live access logs, so the metrics page can add up their drops; what
-// closed logs dropped is kept in `retired`.
-struct access_log_counts {
-  std::mutex mutex;
-  std::vector<spdlog::details::thread_pool*> live;
-  std::uint64_t retired = 0;
-};
-
-access_log_counts& counts() {
-  static auto* c = new access_log_counts();
-  return *c;
-}
-
-}  // namespace
-
-struct access_log::impl {
-  std::shared_ptr<spdlog::sinks::sink> sink;
-  std::shared_ptr<spdlog::details::thread_pool> pool;
-  std::shared_ptr<spdlog::async_logger> logger;
-  std::unique_ptr<spdlog::details::periodic_worker> flusher;
-};
-
-namespace {
+std::atomic<std::uint64_t> total_dropped{0};
 
 std::shared_ptr<spdlog::sinks::sink> access_sink(const std::string& destination) {
   if (destination == "-") return std::make_shared<spdlog::sinks::stdout_sink_mt>();
@@ -402,7 +383,56 @@ std::shared_ptr<spdlog::sinks::sink> access_sink(const std::string& destination)
   return std::make_shared<spdlog::sinks::basic_file_sink_mt>(destination);
 }
 
+// A batch is written early once it holds this much.
+constexpr std::size_t batch_bytes = 64 * 1024;
+// Otherwise the writer looks this often.
+constexpr auto batch_interval = std::chrono::milliseconds(100);
+
 }  // namespace
+
+// spdlog's async logger wakes its thread for every line: a futex wake and a
+// context switch per request, which cost more than the rest of the access
+// log together (bench/observability.sh). Here requests only append to a
+// buffer; the writer takes the whole buffer in one go, every 100 ms or once
+// it holds 64 KiB, and writes it through the spdlog sink as one record.
+struct access_log::impl {
+  std::shared_ptr<spdlog::sinks::sink> sink;
+  std::size_t max_lines = 0;
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::string pending;  // whole lines, each ending in '\n'
+  std::size_t pending_lines = 0;
+  bool stopping = false;
+  std::atomic<std::uint64_t> dropped{0};
+  std::thread writer;
+
+  void write(std::string& batch) {
+    if (batch.empty()) return;
+    // The sink's pattern ("%v") ends the record with a newline: leave the last one to it.
+    const std::string_view text(batch.data(), batch.size() - 1);
+    try {
+      sink->log(spdlog::details::log_msg("trellis.access", spdlog::level::info, text));
+      sink->flush();
+    } catch (...) {  // NOLINT(bugprone-empty-catch): a full disk must not end the writer; the lines are lost
+    }
+    batch.clear();
+  }
+
+  void run() {
+    std::string batch;
+    std::unique_lock lock(mutex);
+    for (;;) {
+      wake.wait_for(lock, batch_interval, [&] { return stopping || pending.size() >= batch_bytes; });
+      batch.swap(pending);
+      pending_lines = 0;
+      const bool last = stopping;
+      lock.unlock();
+      write(batch);
+      lock.lock();
+      if (last && pending.empty()) return;
+    }
+  }
+};
 
 access_log::access_log(const std::string& destination, std::size_t queue_lines)
     : access_log(access_sink(destination), queue_lines) {}
@@ -410,80 +440,139 @@ access_log::access_log(const std::string& destination, std::size_t queue_lines)
 access_log::access_log(std::shared_ptr<spdlog::sinks::sink> sink, std::size_t queue_lines)
     : impl_(std::make_unique<impl>()) {
   impl_->sink = std::move(sink);
-  impl_->sink->set_pattern("%v");  // the line is formatted already
-  // One background thread; a full queue overwrites its oldest line instead
-  // of making the I/O thread wait (spdlog counts each as an overrun).
-  impl_->pool = std::make_shared<spdlog::details::thread_pool>(queue_lines, 1);
-  impl_->logger = std::make_shared<spdlog::async_logger>("trellis.access", impl_->sink, impl_->pool,
-                                                         spdlog::async_overflow_policy::overrun_oldest);
-  impl_->logger->set_level(spdlog::level::info);
-  // Flushed on the sink itself, not through the queue, where a flush request
-  // would take the place of a line.
-  impl_->flusher = std::make_unique<spdlog::details::periodic_worker>([s = impl_->sink] { s->flush(); },
-                                                                     std::chrono::seconds(1));
-  std::lock_guard lock(counts().mutex);
-  counts().live.push_back(impl_->pool.get());
+  impl_->sink->set_pattern("%v");  // the lines are formatted already
+  impl_->max_lines = std::max<std::size_t>(queue_lines, 1);
+  impl_->writer = std::thread([i = impl_.get()] { i->run(); });
 }
 
 access_log::~access_log() {
-  impl_->flusher.reset();
   {
-    // No request adds lines any more: the count is final.
-    std::lock_guard lock(counts().mutex);
-    auto& live = counts().live;
-    live.erase(std::remove(live.begin(), live.end(), impl_->pool.get()), live.end());
-    counts().retired += dropped();
+    std::lock_guard lock(impl_->mutex);
+    impl_->stopping = true;
   }
-  impl_->logger.reset();
-  impl_->pool.reset();  // writes what is queued, then joins the thread
-  impl_->sink->flush();
+  impl_->wake.notify_one();
+  impl_->writer.join();  // after it wrote what was pending
 }
 
-std::string access_log::format(const exchange_record& r, std::chrono::system_clock::time_point now) {
-  unsigned char arena[2048];
-  json::monotonic_resource mr(arena, sizeof arena);
-  json::object o(&mr);
-  o.reserve(11);
-  char time[40];
-  std::string scratch[4];
-  o.emplace("time", utc_time(now, time));
-  o.emplace("method", utf8_or_repaired(r.method, scratch[0]));
-  o.emplace("route", utf8_or_repaired(r.route, scratch[1]));
+namespace {
+
+// Appends `text` as a JSON string, serialized by Boost.JSON (quotes, escapes).
+void append_json_string(json::serializer& sr, std::string& out, std::string_view text) {
+  sr.reset(json::string_view(text.data(), text.size()));
+  char buf[256];
+  while (!sr.done()) {
+    const json::string_view part = sr.read(buf, sizeof buf);
+    out.append(part.data(), part.size());
+  }
+}
+
+template <class Number>
+void append_number(std::string& out, Number n) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+  out.append(buf, end);
+}
+
+// "2026-11-26T07:06:01.332Z"; the part up to the seconds is computed once a
+// second per thread (gmtime and printf cost more than the rest of the line).
+void append_access_time(std::string& out, std::chrono::system_clock::time_point t) {
+  thread_local std::int64_t cached_second = INT64_MIN;
+  thread_local char prefix[40];
+  thread_local std::size_t prefix_size = 0;
+  const auto ms_total = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  const std::int64_t second = ms_total >= 0 ? ms_total / 1000 : (ms_total - 999) / 1000;
+  if (second != cached_second) {
+    char full[40];
+    const std::string_view text = utc_time(std::chrono::system_clock::time_point(std::chrono::seconds(second)), full);
+    prefix_size = text.size() - 5;  // without ".000Z"
+    std::copy_n(text.data(), prefix_size, prefix);
+    cached_second = second;
+  }
+  const auto ms = static_cast<int>(ms_total - second * 1000);
+  out.append(prefix, prefix_size);
+  const char tail[] = {'.', static_cast<char>('0' + ms / 100), static_cast<char>('0' + ms / 10 % 10),
+                       static_cast<char>('0' + ms % 10), 'Z'};
+  out.append(tail, sizeof tail);
+}
+
+}  // namespace
+
+// Written field by field rather than through a json::object: building and
+// serializing the object cost several times the rest of a request. The
+// strings still go through Boost.JSON's serializer.
+namespace {
+
+void format_access_line(std::string& out, const exchange_record& r, std::chrono::system_clock::time_point now) {
+  json::serializer sr;  // one for every string of the line
+  std::string scratch;
+  out += "{\"time\":\"";
+  append_access_time(out, now);
+  out += "\",\"method\":";
+  append_json_string(sr, out, utf8_or_repaired(r.method, scratch));
+  out += ",\"route\":";
+  append_json_string(sr, out, utf8_or_repaired(r.route, scratch));
   // The path without the query string: query values carry search terms and,
   // from careless clients, tokens; they never reach the log.
-  o.emplace("path", utf8_or_repaired(r.path, scratch[2]));
-  o.emplace("status", r.status);
-  o.emplace("bytes", r.bytes);
-  o.emplace("duration_ms", std::chrono::duration<double, std::milli>(r.duration).count());
-  o.emplace("request_id", r.request_id);
+  out += ",\"path\":";
+  append_json_string(sr, out, utf8_or_repaired(r.path, scratch));
+  out += ",\"status\":";
+  append_number(out, r.status);
+  out += ",\"bytes\":";
+  append_number(out, r.bytes);
+  out += ",\"duration_ms\":";
+  const double ms = std::chrono::duration<double, std::milli>(r.duration).count();
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, ms, std::chars_format::fixed, 3);
+  out.append(buf, ec == std::errc{} ? end : buf);
+  out += ",\"request_id\":";
+  append_json_string(sr, out, utf8_or_repaired(r.request_id, scratch));
+  out += ",\"user\":";
   if (r.user.empty()) {
-    o.emplace("user", nullptr);
+    out += "null";
   } else {
-    o.emplace("user", utf8_or_repaired(r.user, scratch[3]));
+    append_json_string(sr, out, utf8_or_repaired(r.user, scratch));
   }
-  o.emplace("remote", r.remote);
-  o.emplace("complete", r.complete);
-  return json::serialize(o);
+  out += ",\"remote\":";
+  append_json_string(sr, out, utf8_or_repaired(r.remote, scratch));
+  out += r.complete ? ",\"complete\":true}" : ",\"complete\":false}";
+}
+
+}  // namespace
+
+std::string access_log::format(const exchange_record& r, std::chrono::system_clock::time_point now) {
+  std::string out;
+  format_access_line(out, r, now);
+  return out;
 }
 
 void access_log::request_finished(const exchange_record& record) noexcept {
   try {
-    const std::string line = format(record, std::chrono::system_clock::now());
-    impl_->logger->log(spdlog::level::info, std::string_view(line));
+    // Formatted into a buffer the thread keeps, so a line allocates nothing.
+    thread_local std::string line;
+    line.clear();
+    format_access_line(line, record, std::chrono::system_clock::now());
+    line += '\n';
+    bool full_batch = false;
+    {
+      std::lock_guard lock(impl_->mutex);
+      if (impl_->pending_lines >= impl_->max_lines) {
+        // The writer is behind: this line is dropped, never waited for.
+        impl_->dropped.fetch_add(1, std::memory_order_relaxed);
+        total_dropped.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+      impl_->pending += line;
+      ++impl_->pending_lines;
+      full_batch = impl_->pending.size() >= batch_bytes;
+    }
+    if (full_batch) impl_->wake.notify_one();
   } catch (...) {  // NOLINT(bugprone-empty-catch): a failed log line must not fail the request
   }
 }
 
-std::uint64_t access_log::dropped() const { return impl_->pool->overrun_counter(); }
+std::uint64_t access_log::dropped() const { return impl_->dropped.load(std::memory_order_relaxed); }
 
-void access_log::flush() { impl_->sink->flush(); }
-
-std::uint64_t access_log_dropped_total() {
-  std::lock_guard lock(counts().mutex);
-  std::uint64_t total = counts().retired;
-  for (auto* pool : counts().live) total += pool->overrun_counter();
-  return total;
-}
+std::uint64_t access_log_dropped_total() { return total_dropped.load(std::memory_order_relaxed); }
 
 // -- both observers -------------------------------------------------------------
 

@@ -126,28 +126,28 @@ bool handle_logging_api(const http_request& req, http_response& res);
 
 /// The access log: one JSON line per finished request (time, method, route,
 /// path without the query string, status, bytes, duration_ms, request_id,
-/// user, remote, complete), formatted on the I/O thread and written by a
-/// background thread. When its bounded queue is full the oldest lines are
-/// dropped and counted, so an I/O thread never waits for the disk.
+/// user, remote, complete), formatted on the I/O thread and appended to a
+/// buffer that a background thread writes in batches (every 100 ms, or at
+/// 64 KiB). When the buffer holds `queue_lines` lines the writer is behind:
+/// further lines are dropped and counted, so an I/O thread never waits for
+/// the disk.
 class access_log final : public exchange_observer {
  public:
   /// `destination`: "-" for standard output, else a file path (appended to).
   /// Throws spdlog::spdlog_ex naming the file when it cannot be opened.
-  explicit access_log(const std::string& destination, std::size_t queue_lines = 8192);
-  /// Writes to `sink` (formatted lines are written as they are).
-  explicit access_log(std::shared_ptr<spdlog::sinks::sink> sink, std::size_t queue_lines = 8192);
+  explicit access_log(const std::string& destination, std::size_t queue_lines = 65536);
+  /// Writes to `sink`, whose pattern becomes "%v" (lines are formatted already).
+  explicit access_log(std::shared_ptr<spdlog::sinks::sink> sink, std::size_t queue_lines = 65536);
   access_log(const access_log&) = delete;
   access_log& operator=(const access_log&) = delete;
-  /// Writes what is queued, then stops the background thread.
+  /// Writes what is pending, then stops the background thread.
   ~access_log() override;
 
   void request_started() noexcept override {}
   void request_finished(const exchange_record& record) noexcept override;
 
-  /// Lines dropped because the queue was full.
+  /// Lines dropped because the writer was behind.
   std::uint64_t dropped() const;
-  /// Flushes the file now (it is also flushed once a second, and when closed).
-  void flush();
 
   /// The line for one record, without the newline.
   static std::string format(const exchange_record& record, std::chrono::system_clock::time_point now);
