@@ -307,6 +307,77 @@ const logging_key* find_logging_key(std::string_view name) {
   return nullptr;
 }
 
+// The [auth] keys, like the [server] ones: each puts its value into cfg.
+struct auth_key {
+  std::string_view name;
+  enum kind_t { boolean, integer, string } kind;
+  std::string (*apply)(host_config& cfg, const std::string& text, std::int64_t number, bool flag);
+};
+
+std::string in_range(std::int64_t n, std::int64_t min, std::int64_t max) {
+  if (n < min || n > max) return "is " + std::to_string(n) + "; it must be from " + std::to_string(min) + " to " + std::to_string(max);
+  return {};
+}
+
+const auth_key auth_keys[] = {
+    {"store", auth_key::string,
+     [](host_config& c, const std::string& t, std::int64_t, bool) -> std::string {
+       if (t.empty()) return "is empty; it must be the path of a file";
+       c.auth.store = t;  // made absolute once the file's directory is known
+       return {};
+     }},
+    {"session_idle_minutes", auth_key::integer,
+     [](host_config& c, const std::string&, std::int64_t n, bool) {
+       c.auth.session_idle = std::chrono::minutes(n);
+       return in_range(n, 1, 1440);
+     }},
+    {"session_absolute_hours", auth_key::integer,
+     [](host_config& c, const std::string&, std::int64_t n, bool) {
+       c.auth.session_absolute = std::chrono::hours(n);
+       return in_range(n, 1, 720);
+     }},
+    {"tls_proxy", auth_key::boolean,
+     [](host_config& c, const std::string&, std::int64_t, bool b) -> std::string {
+       c.auth.tls_proxy = b;
+       return {};
+     }},
+    // The minimums are OWASP's for argon2id (19 MiB, 2 passes, 1 lane).
+    {"argon2_memory_kib", auth_key::integer,
+     [](host_config& c, const std::string&, std::int64_t n, bool) {
+       c.auth.argon2_memory_kib = static_cast<std::uint32_t>(std::clamp<std::int64_t>(n, 0, 4194304));
+       return in_range(n, 19456, 4194304);
+     }},
+    {"argon2_iterations", auth_key::integer,
+     [](host_config& c, const std::string&, std::int64_t n, bool) {
+       c.auth.argon2_iterations = static_cast<std::uint32_t>(std::clamp<std::int64_t>(n, 0, 100));
+       return in_range(n, 2, 100);
+     }},
+    {"demo_admin", auth_key::boolean,
+     [](host_config& c, const std::string&, std::int64_t, bool b) -> std::string {
+       c.auth.demo_admin = b;
+       return {};
+     }},
+    // Checked against the defined roles when `serve` starts.
+    {"anonymous_role", auth_key::string,
+     [](host_config& c, const std::string& t, std::int64_t, bool) -> std::string {
+       c.anonymous_role = t;
+       return {};
+     }},
+};
+
+std::string auth_key_names() {
+  std::string out;
+  for (const auto& k : auth_keys) out += (out.empty() ? "" : ", ") + std::string(k.name);
+  return out;
+}
+
+const auth_key* find_auth_key(std::string_view name) {
+  for (const auto& k : auth_keys) {
+    if (k.name == name) return &k;
+  }
+  return nullptr;
+}
+
 // [logging.plugins]: plugin id (or "trellis") = level. Ids that match no
 // plugin are only warned about at startup: the plugin may be disabled.
 void read_logging_plugins(const toml::node& node, host_config& cfg) {
@@ -505,6 +576,50 @@ source_config build_source(const std::string& name, const raw_source& src, const
   return out;
 }
 
+// A [roles.NAME] table: a custom role (docs/security.md).
+role_config read_role(const std::string& name, const toml::node& node) {
+  const toml::table* t = node.as_table();
+  if (t == nullptr) throw config_error{"'roles." + name + "' must be a table ([roles." + name + "])"};
+  const bool valid_name = !name.empty() && name.size() <= 64 && name.front() >= 'a' && name.front() <= 'z' &&
+                          std::all_of(name.begin(), name.end(), [](char c) {
+                            return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+                          });
+  if (!valid_name) {
+    throw config_error{"role name '" + name + "' (" + where(node) +
+                       ") must start with a lower-case letter and hold only a-z, 0-9, '-' and '_'"};
+  }
+  for (std::string_view b : builtin_roles) {
+    if (name == b) {
+      throw config_error{"role '" + name + "' (" + where(node) +
+                         ") is built in; define a role of another name that includes it"};
+    }
+  }
+  role_config r;
+  r.name = name;
+  for (const auto& [k, v] : *t) {
+    const std::string key(k.str());
+    const std::string path = "roles." + name + "." + key;
+    if (key == "permissions") {
+      r.permissions = string_array(v, path);
+      for (const auto& p : r.permissions) {
+        if (!valid_permission_name(p)) {
+          throw config_error{"'" + path + "' has '" + p + "', which is not a permission name like "
+                             "'plugin-id.resource:action' (" + where(v) + ")"};
+        }
+      }
+    } else if (key == "includes") {
+      r.includes = string_array(v, path);
+    } else if (key == "description") {
+      auto d = v.value<std::string>();
+      if (!d || !v.is_string()) throw config_error{"'" + path + "' must be a string (" + where(v) + ")"};
+      r.description = *d;
+    } else {
+      throw config_error{"unknown key '" + path + "' (" + where(v) + "); known: description, includes, permissions"};
+    }
+  }
+  return r;
+}
+
 void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sources& sources) {
   toml::table root;
   try {
@@ -593,6 +708,29 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sou
         }
         if (!error.empty()) throw config_error{"'metrics." + key + "': " + error + " (" + where(v) + ")"};
       }
+    } else if (section == "auth") {
+      for (const auto& [k, v] : *table) {
+        std::string key(k.str());
+        const auth_key* ak = find_auth_key(key);
+        if (ak == nullptr) {
+          throw config_error{"unknown key 'auth." + key + "' (" + where(v) + "); known: " + auth_key_names()};
+        }
+        std::string error;
+        if (ak->kind == auth_key::boolean) {
+          auto b = v.value<bool>();
+          if (!b || !v.is_boolean()) throw config_error{"'auth." + key + "' must be true or false (" + where(v) + ")"};
+          error = ak->apply(cfg, {}, 0, *b);
+        } else if (ak->kind == auth_key::integer) {
+          auto n = v.value<std::int64_t>();
+          if (!n || !v.is_integer()) throw config_error{"'auth." + key + "' must be an integer (" + where(v) + ")"};
+          error = ak->apply(cfg, {}, *n, false);
+        } else {
+          auto t = v.value<std::string>();
+          if (!t || !v.is_string()) throw config_error{"'auth." + key + "' must be a string (" + where(v) + ")"};
+          error = ak->apply(cfg, *t, 0, false);
+        }
+        if (!error.empty()) throw config_error{"'auth." + key + "' " + error + " (" + where(v) + ")"};
+      }
     } else if (section == "sources") {
       for (const auto& [id, v] : *table) {
         const std::string name(id.str());
@@ -613,6 +751,10 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sou
           src.origin[key] = where(node);
         }
       }
+    } else if (section == "roles") {
+      for (const auto& [id, v] : *table) {
+        cfg.roles.push_back(read_role(std::string(id.str()), v));
+      }
     } else if (section == "plugin") {
       for (const auto& [id, v] : *table) {
         const toml::table* t = v.as_table();
@@ -621,7 +763,7 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sou
       }
     } else {
       throw config_error{"unknown section [" + section + "] (" + where(section_node) +
-                         "); known: [server], [plugins], [logging], [sources.<name>], [plugin.<id>], [metrics]"};
+                         "); known: [server], [plugins], [logging], [sources.<name>], [plugin.<id>], [metrics], [roles.<name>], [auth]"};
     }
   }
 }
@@ -677,6 +819,34 @@ config_result load_config(const std::optional<std::filesystem::path>& file, cons
       if (std::string error = mk.apply(cfg, *v, *v == "true"); !error.empty()) {
         throw config_error{var + " is '" + *v + "': " + error};
       }
+    }
+    for (const auto& ak : auth_keys) {
+      const std::string var = env_var_name("auth", ak.name);
+      auto v = env(var);
+      if (!v) continue;
+      std::string error;
+      if (ak.kind == auth_key::boolean) {
+        if (*v != "true" && *v != "false") throw config_error{var + " is '" + *v + "'; use true or false"};
+        error = ak.apply(cfg, {}, 0, *v == "true");
+      } else if (ak.kind == auth_key::integer) {
+        std::int64_t n = 0;
+        auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+        if (v->empty() || ec != std::errc{} || p != v->data() + v->size()) {
+          throw config_error{var + " is '" + *v + "', not an integer"};
+        }
+        error = ak.apply(cfg, {}, n, false);
+      } else {
+        error = ak.apply(cfg, *v, 0, false);
+      }
+      if (!error.empty()) throw config_error{var + " " + error};
+    }
+    // A relative store path means: next to the configuration file; none
+    // given: trellis.db beside the demo database, in the data directory.
+    if (cfg.auth.store.empty()) {
+      const std::filesystem::path demo = default_demo_database_path(env);
+      if (!demo.empty()) cfg.auth.store = demo.parent_path() / "trellis.db";
+    } else if (cfg.auth.store.is_relative()) {
+      cfg.auth.store = cfg.file.parent_path() / cfg.auth.store;
     }
     apply_logging_env(cfg, env);
     for (auto& [name, src] : sources) {

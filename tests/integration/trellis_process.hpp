@@ -41,15 +41,18 @@ inline std::ostream& operator<<(std::ostream& os, const run_result& r) {
 }
 
 /// Environment variables for the child: the test's own environment minus
-/// every TRELLIS_* variable, plus these.
+/// every TRELLIS_* variable, plus these (and TRELLIS_AUTH_ANONYMOUS_ROLE=admin
+/// unless they set it).
 using env_vars = std::map<std::string, std::string>;
 
 /// `trellis ARGS...` as a child process with piped stdout and stderr and
-/// /dev/null as stdin. Reaps (and kills if needed) the child when destroyed.
-/// The time limits are a safety net against hangs, never a timing check.
+/// `stdin_path` (default /dev/null) as stdin. Reaps (and kills if needed) the
+/// child when destroyed. The time limits are a safety net against hangs,
+/// never a timing check.
 class trellis_process {
  public:
-  explicit trellis_process(const std::vector<std::string>& args, const env_vars& env = {}) {
+  explicit trellis_process(const std::vector<std::string>& args, const env_vars& env = {},
+                           const std::string& stdin_path = "/dev/null") {
     std::vector<std::string> argv_store{TRELLIS_EXE};
     argv_store.insert(argv_store.end(), args.begin(), args.end());
     std::vector<std::string> env_store;
@@ -57,6 +60,9 @@ class trellis_process {
       if (std::string_view(*e).substr(0, 8) != "TRELLIS_") env_store.emplace_back(*e);
     }
     for (const auto& [k, v] : env) env_store.push_back(k + "=" + v);
+    // Tests of features other than sign-in run the server with an anonymous
+    // admin; the security tests pass TRELLIS_AUTH_ANONYMOUS_ROLE themselves.
+    if (!env.contains("TRELLIS_AUTH_ANONYMOUS_ROLE")) env_store.emplace_back("TRELLIS_AUTH_ANONYMOUS_ROLE=admin");
 
     int out_pipe[2];
     int err_pipe[2];
@@ -69,7 +75,7 @@ class trellis_process {
     }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 0, stdin_path.c_str(), O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
     posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
     std::vector<char*> argv = pointers(argv_store);
