@@ -103,7 +103,9 @@ start() {
   (
     cd "$work"
     unset TRELLIS_CONFIG TRELLIS_PLUGIN_PATH
-    export TRELLIS_SERVER_THREADS=1 "$@"
+    # Both alike: the auth store in the scratch directory, and requests
+    # without credentials acting as admin, who may read /metrics (127.0.0.1 only).
+    export TRELLIS_SERVER_THREADS=1 TRELLIS_DATA_DIR="$work/$name-data" TRELLIS_AUTH_ANONYMOUS_ROLE=admin "$@"
     exec "${server_launch[@]}" "$trellis" --no-default-plugins --plugin-dir "$plugin_dir" \
       serve --listen 127.0.0.1:0 >"$work/$name.out" 2>"$work/$name.log"
   ) &

@@ -174,6 +174,8 @@ constexpr host_route host_routes[] = {
     {"GET", "/metrics", "trellis.metrics:read"},
     {"GET", "/api/v1/plugins", "trellis.plugins:read"},
     {"GET", "/api/v1/routes", "trellis.plugins:read"},
+    {"GET", "/api/v1/logging", "trellis.logging:read"},
+    {"PUT", "/api/v1/logging", "trellis.logging:write"},
     {"GET", "/api/v1/sources", "trellis.sources:read"},
     {"GET", "/api/v1/sources/{name}/schema", "trellis.sources:read"},
     {"POST", "/api/v1/sources/{name}/query", "trellis.sql:execute"},
@@ -724,6 +726,9 @@ struct web_app::impl {
     if (path == "/metrics" || path == "/api/v1/plugins" || path == "/api/v1/routes") {
       return std::string(host_route_permission(path));
     }
+    if (path == "/api/v1/logging") {  // reading levels and changing them are separate rights
+      return req.method == "GET" || req.method == "HEAD" ? "trellis.logging:read" : "trellis.logging:write";
+    }
     if (path.rfind("/api/v1/", 0) == 0) {
       std::string_view label = api_route(path);
       if (label == "/api/v1/queries/{plugin}/{query}") {
@@ -861,8 +866,7 @@ struct web_app::impl {
       res.route = "/favicon.ico";
       return host_asset(req, res, "favicon.svg");
     }
-    // TODO(integrator): behind trellis.logging:read (GET) and trellis.logging:write (PUT).
-    if (handle_logging_api(req, res)) return;
+    if (handle_logging_api(req, res)) return;  // trellis.logging:read / :write, checked above
     if (path == "/api/v1/plugins" && get) {
       res.route = "/api/v1/plugins";
       res.set("Content-Type", "application/json");

@@ -93,6 +93,9 @@ class served {
     }
     for (const char* a : {"serve", "--listen", "127.0.0.1:0"}) args.emplace_back(a);
     env.emplace("TRELLIS_DATA_DIR", dir.path().string());
+    // Requests without credentials act as admin, who holds trellis.logging:read
+    // and :write (on 127.0.0.1 only, in a test).
+    env.emplace("TRELLIS_AUTH_ANONYMOUS_ROLE", "admin");
     process_ = std::make_unique<trellis_process>(args, env);
     const std::string prefix = "Trellis is listening on http://127.0.0.1:";
     if (!process_->wait_for_stdout("/\n", guard)) {
@@ -231,6 +234,21 @@ TEST(Logging, PutChangesAPluginLevelAtRuntime) {
     EXPECT_THAT(where, Not(HasSubstr("before-change")));
     EXPECT_THAT(where, HasSubstr("log level of 'log-fixture' changed from info to debug"));
   }
+}
+
+// Without the permissions, the levels can be neither read nor changed.
+TEST(Logging, LevelsApiNeedsItsPermissions) {
+  temp_dir dir;
+  served s(dir, "", {{"TRELLIS_AUTH_ANONYMOUS_ROLE", "viewer"}});
+  ASSERT_NE(s.port(), 0);
+  response read = get(s.port(), "/api/v1/logging");
+  EXPECT_EQ(read.result_int(), 403) << read.body();
+  EXPECT_THAT(read.body(), HasSubstr("trellis.logging:read"));
+  response write = put_levels(s.port(), R"({"levels": {"log-fixture": "debug"}})");
+  EXPECT_EQ(write.result_int(), 403) << write.body();
+  EXPECT_THAT(write.body(), HasSubstr("trellis.logging:write"));
+  run_result r = s.stop();
+  EXPECT_THAT(r.err, Not(HasSubstr("changed from")));
 }
 
 // -- the access log ------------------------------------------------------------------------
