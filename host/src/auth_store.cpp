@@ -737,10 +737,10 @@ authenticator::login_result auth_store_authenticator::login(std::string_view nam
                                                             std::string_view address) {
   audit_origin from;
   from.address = std::string(address);
-  login_result r = store_.login(name, password, from);
+  host::login_result r = store_.login(name, password, from);
   authenticator::login_result out;
-  out.result = r.result == login_result::outcome::ok          ? authenticator::login_result::outcome::ok
-               : r.result == login_result::outcome::throttled ? authenticator::login_result::outcome::throttled
+  out.result = r.result == host::login_result::outcome::ok          ? authenticator::login_result::outcome::ok
+               : r.result == host::login_result::outcome::throttled ? authenticator::login_result::outcome::throttled
                                                               : authenticator::login_result::outcome::invalid;
   out.retry_after = r.retry_after;
   out.session_id = std::move(r.session_id);
