@@ -30,6 +30,7 @@
 #include "trellis/host/config.hpp"
 #include "trellis/host/demo_data.hpp"
 #include "trellis/host/http_server.hpp"
+#include "trellis/host/logging.hpp"
 #include "trellis/host/metrics.hpp"
 #include "trellis/host/monitoring.hpp"
 #include "trellis/host/plugin_host.hpp"
@@ -368,7 +369,14 @@ int serve_http(plugin_host& host, const host_config& config, audit_log& audit, s
   web_app app(host, std::move(web));
   server_options options = config.server;
   default_metrics().set_enabled(config.metrics.enabled);
-  if (config.metrics.enabled) options.observer = http_metrics_observer();
+  std::shared_ptr<access_log> access;  // [logging] access_log; observes beside the metrics
+  try {
+    if (config.logging.access_log != "off") access = std::make_shared<access_log>(config.logging.access_log);
+  } catch (const std::exception& e) {
+    log.error("[logging] access_log: cannot open {}: {}", config.logging.access_log, e.what());
+    return 1;
+  }
+  options.observer = chain_observers(config.metrics.enabled ? http_metrics_observer() : nullptr, access);
   std::unique_ptr<monitoring> watch = monitoring::for_host(host);  // metric history and alerts
   app.attach_monitoring(watch.get());
   http_server server(options, app.handler(), app.websocket(), host.logger_ptr());
@@ -589,6 +597,11 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   auto spd_level = spdlog::level::from_str(level);
   if (!pre.log_level && !serve) spd_level = std::max(spd_level, spdlog::level::warn);
   logger->set_level(spd_level);
+  // [logging]: console format, the log file (serve only), per-plugin levels.
+  if (std::string error = configure_logging(logger, config.value->logging, spd_level, serve); !error.empty()) {
+    err << "trellis: " << error << "\n";
+    return 1;
+  }
 
   std::vector<fs::path> dirs = pre.plugin_dirs;
   if (auto p = env("TRELLIS_PLUGIN_PATH")) {
@@ -630,6 +643,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     std::vector<fs::path> files = discover_plugins(dirs, &warnings);
     for (const auto& w : warnings) logger->warn("{}", w);
     host.load(files);
+    if (serve) warn_unknown_log_targets(config.value->logging, host, *logger);
   }
 
   CLI::App app{"Trellis: a plugin-hosting application framework.\n"

@@ -291,6 +291,65 @@ const metrics_key* find_metrics_key(std::string_view name) {
   return nullptr;
 }
 
+// The [logging] keys besides the [logging.plugins] table, like the [server] ones.
+struct logging_key {
+  std::string_view name;
+  bool integer;  // else string
+  std::string (*apply)(host_config& cfg, const std::string& text, std::int64_t number);
+};
+
+const logging_key logging_keys[] = {
+    {"level", false,
+     [](host_config& c, const std::string& t, std::int64_t) -> std::string {
+       if (std::find(log_levels.begin(), log_levels.end(), t) == log_levels.end()) {
+         return "is '" + t + "'; use trace, debug, info, warn, error, critical or off";
+       }
+       c.log_level = t;
+       return {};
+     }},
+    {"format", false,
+     [](host_config& c, const std::string& t, std::int64_t) -> std::string {
+       if (t != "text" && t != "json") return "is '" + t + "'; use text or json";
+       c.logging.format = t;
+       return {};
+     }},
+    {"file", false,
+     [](host_config& c, const std::string& t, std::int64_t) -> std::string {
+       c.logging.file = t;
+       return {};
+     }},
+    {"max_size_mb", true,
+     [](host_config& c, const std::string&, std::int64_t n) {
+       c.logging.max_size_mb = static_cast<std::uint64_t>(n);
+       return positive(n, 1'000'000);
+     }},
+    {"max_files", true,
+     [](host_config& c, const std::string&, std::int64_t n) -> std::string {
+       if (n < 0 || n > 1000) return "must be from 0 to 1000";
+       c.logging.max_files = static_cast<std::size_t>(n);
+       return {};
+     }},
+    {"access_log", false,
+     [](host_config& c, const std::string& t, std::int64_t) -> std::string {
+       if (t.empty()) return "must be \"off\", \"-\" (standard output) or a file path";
+       c.logging.access_log = t;
+       return {};
+     }},
+};
+
+std::string logging_key_names() {
+  std::string out;
+  for (const auto& k : logging_keys) out += (out.empty() ? "" : ", ") + std::string(k.name);
+  return out + ", plugins";
+}
+
+const logging_key* find_logging_key(std::string_view name) {
+  for (const auto& k : logging_keys) {
+    if (k.name == name) return &k;
+  }
+  return nullptr;
+}
+
 // The [auth] keys, like the [server] ones: each puts its value into cfg.
 struct auth_key {
   std::string_view name;
@@ -428,6 +487,64 @@ void apply_audit(host_config& cfg, raw_audit audit, const env_lookup& env) {
                        std::to_string(audit_min_key_bytes) + " (e.g. 64 hex digits: openssl rand -hex 32)" + origin};
   }
   cfg.audit.key = std::move(key);
+}
+
+// [logging.plugins]: plugin id (or "trellis") = level. Ids that match no
+// plugin are only warned about at startup: the plugin may be disabled.
+void read_logging_plugins(const toml::node& node, host_config& cfg) {
+  const toml::table* t = node.as_table();
+  if (t == nullptr) throw config_error{"'logging.plugins' must be a table ([logging.plugins]) (" + where(node) + ")"};
+  for (const auto& [k, v] : *t) {
+    const std::string id(k.str());
+    auto level = v.value<std::string>();
+    if (!level || !v.is_string()) {
+      throw config_error{"'logging.plugins." + id + "' must be a level name (" + where(v) + ")"};
+    }
+    check_log_level(*level, "'logging.plugins." + id + "' (" + where(v) + ")");
+    cfg.logging.plugins[id] = *level;
+  }
+}
+
+// TRELLIS_LOGGING_<KEY>, and TRELLIS_LOGGING_PLUGINS as "id=level,id=level"
+// (plugin ids hold '-', which variable names cannot).
+void apply_logging_env(host_config& cfg, const env_lookup& env) {
+  for (const auto& lk : logging_keys) {
+    const std::string var = env_var_name("logging", lk.name);
+    auto v = env(var);
+    if (!v) continue;
+    std::string error;
+    if (lk.integer) {
+      std::int64_t n = 0;
+      auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+      if (v->empty() || ec != std::errc{} || p != v->data() + v->size()) {
+        throw config_error{var + " is '" + *v + "', not an integer"};
+      }
+      error = lk.apply(cfg, {}, n);
+    } else {
+      error = lk.apply(cfg, *v, 0);
+    }
+    if (!error.empty()) throw config_error{var + " " + (error.rfind("is '", 0) == 0 ? error : "is '" + *v + "': " + error)};
+  }
+  if (auto v = env("TRELLIS_LOGGING_PLUGINS")) {
+    cfg.logging.plugins.clear();
+    for (const auto& item : split_list(*v, ',')) {
+      const std::size_t eq = item.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        throw config_error{"TRELLIS_LOGGING_PLUGINS: '" + item + "' is not ID=LEVEL"};
+      }
+      const std::string level = item.substr(eq + 1);
+      check_log_level(level, "TRELLIS_LOGGING_PLUGINS: the level of '" + item.substr(0, eq) + "'");
+      cfg.logging.plugins[item.substr(0, eq)] = level;
+    }
+  }
+  // Relative files are next to the configuration file, like database paths.
+  auto resolve = [&](std::filesystem::path p) {
+    return p.is_relative() && !cfg.file.empty() ? cfg.file.parent_path() / p : p;
+  };
+  if (!cfg.logging.file.empty()) cfg.logging.file = resolve(cfg.logging.file);
+  if (cfg.logging.access_log != "off" && cfg.logging.access_log != "-") {
+    cfg.logging.access_log = resolve(cfg.logging.access_log).string();
+  }
 }
 
 // A [sources.NAME] table as written, with where each key came from (a line
@@ -646,11 +763,25 @@ void read_toml_into(std::string_view text, const std::filesystem::path& file, ho
     } else if (section == "logging") {
       for (const auto& [k, v] : *table) {
         std::string key(k.str());
-        if (key != "level") throw config_error{"unknown key 'logging." + key + "' (" + where(v) + "); known: level"};
-        auto level = v.value<std::string>();
-        if (!level) throw config_error{"'logging.level' must be a string (" + where(v) + ")"};
-        check_log_level(*level, "'logging.level'");
-        cfg.log_level = *level;
+        if (key == "plugins") {
+          read_logging_plugins(v, cfg);
+          continue;
+        }
+        const logging_key* lk = find_logging_key(key);
+        if (lk == nullptr) {
+          throw config_error{"unknown key 'logging." + key + "' (" + where(v) + "); known: " + logging_key_names()};
+        }
+        std::string error;
+        if (lk->integer) {
+          auto n = v.value<std::int64_t>();
+          if (!n || !v.is_integer()) throw config_error{"'logging." + key + "' must be an integer (" + where(v) + ")"};
+          error = lk->apply(cfg, {}, *n);
+        } else {
+          auto t = v.value<std::string>();
+          if (!t || !v.is_string()) throw config_error{"'logging." + key + "' must be a string (" + where(v) + ")"};
+          error = lk->apply(cfg, *t, 0);
+        }
+        if (!error.empty()) throw config_error{"'logging." + key + "' " + error + " (" + where(v) + ")"};
       }
     } else if (section == "server") {
       for (const auto& [k, v] : *table) {
@@ -852,10 +983,7 @@ config_result load_config_from(const std::string_view* text, const std::filesyst
     } catch (const std::invalid_argument& e) {
       throw config_error{(cfg.file.empty() ? "" : cfg.file.string() + ": ") + e.what()};
     }
-    if (auto v = env("TRELLIS_LOGGING_LEVEL")) {
-      check_log_level(*v, "TRELLIS_LOGGING_LEVEL");
-      cfg.log_level = *v;
-    }
+    apply_logging_env(cfg, env);
     try {
       apply_audit(cfg, std::move(audit), env);
     } catch (const config_error& e) {

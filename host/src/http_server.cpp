@@ -456,7 +456,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     http_request request = to_request(req);
     http_response response;
     ++srv_->stats.requests;
-    observe_start(request.method);
+    observe_start(request.method, request.request_id, request.path);
     if (!request_ok_) {
       response.status = 400;
       response.set("Content-Type", "text/plain; charset=utf-8");
@@ -502,6 +502,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   // that walk cost more than the rest of the request together.
   void write(http_request request, http_response response, bool keep_alive) {
     if (!response.route.empty()) route_ = response.route;
+    if (!response.user.empty()) user_ = std::move(response.user);
     if (response.deferred) return defer(std::move(request), std::move(response.deferred), keep_alive);
     status_ = response.status;
     if (response.stream) return write_stream(std::move(request), std::move(response), keep_alive);
@@ -687,7 +688,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     http_request request;
     request.request_id = new_request_id();
     if (parser_ && parser_->is_header_done()) request.method = std::string(parser_->get().method_string());
-    observe_start(request.method);
+    observe_start(request.method, request.request_id, {});
     http_response response;
     response.status = status;
     response.set("Content-Type", "text/plain; charset=utf-8");
@@ -698,10 +699,13 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
 
   // The observer hears of each request twice: when its response is about to
   // be produced, and once when it is over (last byte written, or not).
-  void observe_start(std::string_view method) {
+  void observe_start(std::string_view method, std::string_view request_id, std::string_view path) {
     if (!srv_->opt.observer) return;
     observing_ = true;
     method_ = method;
+    request_id_ = request_id;  // assign: the connection's buffers are reused, no allocation per request
+    path_ = path;
+    user_.clear();
     route_ = {};
     status_ = 0;
     bytes_ = 0;
@@ -711,7 +715,8 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     if (!observing_) return;
     observing_ = false;
     srv_->opt.observer->request_finished(
-        {method_, route_, status_, bytes_, std::chrono::steady_clock::now() - started_, complete});
+        {method_, route_, status_, bytes_, std::chrono::steady_clock::now() - started_, complete, request_id_, path_,
+         remote_, user_});
   }
 
   void close() {
@@ -755,6 +760,9 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   // The request being measured for the observer.
   std::chrono::steady_clock::time_point started_{};
   std::string method_;
+  std::string request_id_;
+  std::string path_;
+  std::string user_;
   std::string_view route_;
   int status_ = 0;
   std::uint64_t bytes_ = 0;

@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "trellis/host/logging.hpp"
 #include "trellis/host/plugin_host.hpp"
 #include "trellis/host/sources.hpp"
 
@@ -699,6 +700,9 @@ void host_families(const plugin_host& host, std::vector<family_snapshot>& out) {
   auto add_if_known = [&](const char* name, const char* help, double v, metric_type type = metric_type::gauge) {
     if (v >= 0) out.push_back(gauge_family(name, help, v, type));
   };
+  out.push_back(gauge_family("trellis_access_log_dropped_total",
+                             "Access log lines dropped because the writer fell behind ([logging] access_log).",
+                             static_cast<double>(access_log_dropped_total()), metric_type::counter));
   add_if_known("trellis_process_resident_memory_bytes", "Resident memory of the host process.", p.resident_bytes);
   add_if_known("trellis_process_cpu_seconds_total", "CPU time (user and system) the host process used.", p.cpu_seconds,
                metric_type::counter);

@@ -10,6 +10,7 @@
 
 #include "trellis/host/calls.hpp"
 #include "trellis/host/elf_reader.hpp"
+#include "trellis/host/logging.hpp"
 
 #ifndef TRELLIS_HOST_VERSION
 #error "TRELLIS_HOST_VERSION must be defined by the build"
@@ -451,8 +452,7 @@ bool plugin_host::init_plugin(plugin_record& rec) {
   plugin->def = def;
   plugin->host = std::make_unique<trellis_host_s>();
   plugin->host->plugin_id = m.id;
-  plugin->host->logger = std::make_shared<spdlog::logger>(m.id, logger_->sinks().begin(), logger_->sinks().end());
-  plugin->host->logger->set_level(logger_->level());
+  plugin->host->logger = make_plugin_logger(m.id, *logger_);  // [logging.plugins], changeable at runtime
   plugin->host->config_json = json::serialize(*cfg.value);
   plugin->host->registry = &registry_;
   plugin->host->services = services_;

@@ -21,10 +21,13 @@
 #include "trellis/host/calls.hpp"
 #include "trellis/host/data_api.hpp"
 #include "trellis/host/http_parse.hpp"
+#include "trellis/host/logging.hpp"
 #include "trellis/host/metrics.hpp"
 #include "trellis/host/monitoring.hpp"
 #include "trellis/host/plugin_host.hpp"
+#include "trellis/host/readiness.hpp"
 #include "trellis/host/router.hpp"
+#include "trellis/host/sources.hpp"
 #include "trellis/host/text.hpp"
 #include "trellis/host/viz.hpp"
 #include "trellis/host/web_security.hpp"
@@ -156,6 +159,8 @@ constexpr host_route host_routes[] = {
     {"GET", "/api/v1/routes", "trellis.plugins:read"},
     {"GET", "/api/v1/monitoring/history", "trellis.metrics:read"},
     {"GET", "/api/v1/alerts", "trellis.alerts:read"},
+    {"GET", "/api/v1/logging", "trellis.logging:read"},
+    {"PUT", "/api/v1/logging", "trellis.logging:write"},
     {"GET", "/api/v1/sources", "trellis.sources:read"},
     {"GET", "/api/v1/sources/{name}/schema", "trellis.sources:read"},
     {"POST", "/api/v1/sources/{name}/query", "trellis.sql:execute"},
@@ -223,6 +228,20 @@ struct page_route {
   std::string label;
 };
 
+// The health checks of every configured source, each allowed 2 s and
+// reused for 5 s.
+std::unique_ptr<source_readiness> make_source_readiness(const plugin_host& plugins) {
+  std::vector<std::string> names;
+  for (const auto& s : plugins.sources().list()) names.push_back(s.name);
+  return std::make_unique<source_readiness>(
+      std::move(names),
+      [&sources = plugins.sources()](const std::string& name) {
+        const call_status st = sources.health(name);
+        return source_health{st.ok(), st.message};
+      },
+      source_readiness::options{});
+}
+
 }  // namespace
 
 struct web_app::impl {
@@ -236,6 +255,7 @@ struct web_app::impl {
   const server_stats* stats = nullptr;
   const monitoring* monitoring_service = nullptr;  // attach_monitoring
   std::unique_ptr<data_api> data;
+  std::unique_ptr<source_readiness> readiness;  // the sources' health for /readyz
 
   mutable std::mutex mu;
   std::unordered_map<std::string, std::vector<std::weak_ptr<ws_connection>>> subscribers;
@@ -268,6 +288,7 @@ struct web_app::impl {
     for (const auto& [key, asset] : plugins.contributions().all().assets) {
       asset_routes.emplace(asset.plugin_id, "/" + asset.plugin_id + "/static/*");
     }
+    readiness = make_source_readiness(plugins);
   }
 
   static std::string page_permission(const page_entry& page) {
@@ -448,6 +469,9 @@ struct web_app::impl {
     res.body = layout("Home", content, req.path);
   }
 
+  // Ready: every plugin found loaded and every data source answering its
+  // health check. The checks block in drivers, so the answer is deferred to
+  // the readiness workers; their results are cached for a few seconds.
   void ready(const http_request&, http_response& res) const {
     json::array problems;
     for (const auto& rec : plugins.plugins()) {
@@ -455,10 +479,35 @@ struct web_app::impl {
         problems.push_back(json::object{{"file", rec.file.string()}, {"error", rec.error}});
       }
     }
-    res.status = problems.empty() ? 200 : 503;
-    res.set("Content-Type", "application/json");
-    res.set("Cache-Control", "no-store");
-    res.body = json::serialize(json::object{{"ready", problems.empty()}, {"rejected_plugins", problems}}) + "\n";
+    auto answer = [](json::array rejected, const source_health_map& health) {
+      http_response r;
+      json::object sources;
+      bool sources_ok = true;
+      for (const auto& [name, h] : health) {
+        json::object o{{"ok", h.ok}};
+        if (!h.ok) o["error"] = h.error;
+        sources_ok = sources_ok && h.ok;
+        sources[name] = std::move(o);
+      }
+      const bool ready = rejected.empty() && sources_ok;
+      r.status = ready ? 200 : 503;
+      r.set("Content-Type", "application/json");
+      r.set("Cache-Control", "no-store");
+      r.body = json::serialize(json::object{{"ready", ready}, {"rejected_plugins", std::move(rejected)},
+                                            {"sources", std::move(sources)}}) + "\n";
+      return r;
+    };
+    if (!readiness || readiness->sources().empty()) {
+      const std::string_view route = res.route;
+      res = answer(std::move(problems), {});
+      res.route = route;
+      return;
+    }
+    res.deferred = [this, answer, problems = std::move(problems)](response_completion complete) {
+      readiness->check([answer, problems, complete = std::move(complete)](source_health_map health) {
+        complete(answer(problems, health));
+      });
+    };
   }
 
   void page(const page_entry& page, const std::vector<std::pair<std::string, std::string>>& raw_params,
@@ -675,6 +724,9 @@ struct web_app::impl {
         path == "/api/v1/monitoring/history" || path == "/api/v1/alerts") {
       return std::string(host_route_permission(path));
     }
+    if (path == "/api/v1/logging") {  // reading levels and changing them are separate rights
+      return req.method == "GET" || req.method == "HEAD" ? "trellis.logging:read" : "trellis.logging:write";
+    }
     if (path.rfind("/api/v1/", 0) == 0) {
       std::string_view label = api_route(path);
       if (label.empty()) label = admin_api_route(path);
@@ -815,6 +867,7 @@ struct web_app::impl {
       res.route = "/favicon.ico";
       return host_asset(req, res, "favicon.svg");
     }
+    if (handle_logging_api(req, res)) return;  // trellis.logging:read / :write, checked above
     if (path == "/api/v1/plugins" && get) {
       res.route = "/api/v1/plugins";
       res.set("Content-Type", "application/json");

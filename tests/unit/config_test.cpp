@@ -270,9 +270,9 @@ TEST_F(Config, RejectsUnknownKey) {
   EXPECT_CONTAINS(error, "unknown key 'plugins.dir'");
   EXPECT_CONTAINS(error, "line 3");
   EXPECT_CONTAINS(error, "known: dirs, enabled");
-  error = load_error("[logging]\nformat = \"json\"\n");
-  EXPECT_CONTAINS(error, "unknown key 'logging.format'");
-  EXPECT_CONTAINS(error, "known: level");
+  error = load_error("[logging]\nformats = \"json\"\n");
+  EXPECT_CONTAINS(error, "unknown key 'logging.formats'");
+  EXPECT_CONTAINS(error, "known: level, format, file, max_size_mb, max_files, access_log, plugins");
 }
 
 // Values of the wrong type are refused, naming the key.
@@ -640,3 +640,90 @@ TEST_F(Config, RefusesBadAuditKeyFromEnvironment) {
   r = load_config(std::nullopt, env.lookup());
   EXPECT_EQ(r.error, "TRELLIS_AUDIT_PATH is empty; give the audit log's file");
 }
+namespace {
+
+// -- [logging] -------------------------------------------------------------------------------
+
+// Every [logging] key, with relative files resolved next to the configuration file.
+TEST_F(Config, ReadsEveryLoggingKey) {
+  host_config cfg = load(
+      "[logging]\nlevel = \"debug\"\nformat = \"json\"\nfile = \"logs/trellis.log\"\nmax_size_mb = 20\n"
+      "max_files = 0\naccess_log = \"access.log\"\n[logging.plugins]\nweather = \"trace\"\ntrellis = \"warn\"\n");
+  EXPECT_EQ(cfg.log_level, "debug");
+  EXPECT_EQ(cfg.logging.format, "json");
+  EXPECT_EQ(cfg.logging.file, cfg.file.parent_path() / "logs/trellis.log");
+  EXPECT_EQ(cfg.logging.max_size_mb, 20U);
+  EXPECT_EQ(cfg.logging.max_files, 0U);
+  EXPECT_EQ(cfg.logging.access_log, (cfg.file.parent_path() / "access.log").string());
+  EXPECT_EQ(cfg.logging.plugins, (std::map<std::string, std::string>{{"weather", "trace"}, {"trellis", "warn"}}));
+}
+
+// Without [logging]: text on the console, no file, no access log.
+TEST_F(Config, LoggingDefaults) {
+  host_config cfg = load("");
+  EXPECT_EQ(cfg.logging.format, "text");
+  EXPECT_TRUE(cfg.logging.file.empty());
+  EXPECT_EQ(cfg.logging.max_size_mb, 10U);
+  EXPECT_EQ(cfg.logging.max_files, 5U);
+  EXPECT_EQ(cfg.logging.access_log, "off");
+  EXPECT_TRUE(cfg.logging.plugins.empty());
+  // "-" and "off" are not paths; absolute paths stay as they are.
+  EXPECT_EQ(load("[logging]\naccess_log = \"-\"\n").logging.access_log, "-");
+  EXPECT_EQ(load("[logging]\nfile = \"/var/log/t.log\"\n").logging.file, fs::path("/var/log/t.log"));
+}
+
+// Bad [logging] values name the key and the line.
+TEST_F(Config, RejectsBadLoggingValues) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"[logging]\nformat = \"xml\"\n", "'logging.format' is 'xml'; use text or json (line 2, column 10)"},
+      {"[logging]\nformat = 1\n", "'logging.format' must be a string (line 2"},
+      {"[logging]\nfile = true\n", "'logging.file' must be a string (line 2"},
+      {"[logging]\nmax_size_mb = 0\n", "'logging.max_size_mb' must be from 1 to 1000000 (line 2"},
+      {"[logging]\nmax_size_mb = \"10\"\n", "'logging.max_size_mb' must be an integer (line 2"},
+      {"[logging]\nmax_files = -1\n", "'logging.max_files' must be from 0 to 1000 (line 2"},
+      {"[logging]\nmax_files = 1.5\n", "'logging.max_files' must be an integer (line 2"},
+      {"[logging]\naccess_log = \"\"\n", "'logging.access_log' must be \"off\", \"-\" (standard output) or a file path"},
+      {"[logging]\nplugins = \"x\"\n", "'logging.plugins' must be a table"},
+      {"[logging.plugins]\nweather = 3\n", "'logging.plugins.weather' must be a level name (line 2"},
+      {"[logging.plugins]\nweather = \"loud\"\n",
+       "'logging.plugins.weather' (line 2, column 11) is 'loud'; use trace, debug, info, warn, error, critical or off"},
+  };
+  for (const auto& [toml, message] : cases) EXPECT_CONTAINS(load_error(toml), message);
+}
+
+// TRELLIS_LOGGING_<KEY> overrides each key; TRELLIS_LOGGING_PLUGINS replaces the table.
+TEST_F(Config, OverridesLoggingFromEnvironment) {
+  env.vars["TRELLIS_LOGGING_FORMAT"] = "json";
+  env.vars["TRELLIS_LOGGING_FILE"] = "/tmp/x.log";
+  env.vars["TRELLIS_LOGGING_MAX_SIZE_MB"] = "3";
+  env.vars["TRELLIS_LOGGING_MAX_FILES"] = "2";
+  env.vars["TRELLIS_LOGGING_ACCESS_LOG"] = "-";
+  env.vars["TRELLIS_LOGGING_PLUGINS"] = "a-plugin=debug,trellis=error";
+  host_config cfg = load("[logging.plugins]\nother = \"trace\"\n");
+  EXPECT_EQ(cfg.logging.format, "json");
+  EXPECT_EQ(cfg.logging.file, fs::path("/tmp/x.log"));
+  EXPECT_EQ(cfg.logging.max_size_mb, 3U);
+  EXPECT_EQ(cfg.logging.max_files, 2U);
+  EXPECT_EQ(cfg.logging.access_log, "-");
+  EXPECT_EQ(cfg.logging.plugins, (std::map<std::string, std::string>{{"a-plugin", "debug"}, {"trellis", "error"}}));
+}
+
+TEST_F(Config, RejectsBadLoggingEnvironment) {
+  const std::pair<std::pair<std::string, std::string>, std::string> cases[] = {
+      {{"TRELLIS_LOGGING_FORMAT", "yaml"}, "TRELLIS_LOGGING_FORMAT is 'yaml'; use text or json"},
+      {{"TRELLIS_LOGGING_MAX_SIZE_MB", "ten"}, "TRELLIS_LOGGING_MAX_SIZE_MB is 'ten', not an integer"},
+      {{"TRELLIS_LOGGING_MAX_FILES", "5000"}, "TRELLIS_LOGGING_MAX_FILES is '5000': must be from 0 to 1000"},
+      {{"TRELLIS_LOGGING_LEVEL", "loud"}, "TRELLIS_LOGGING_LEVEL is 'loud'; use trace"},
+      {{"TRELLIS_LOGGING_PLUGINS", "weather"}, "TRELLIS_LOGGING_PLUGINS: 'weather' is not ID=LEVEL"},
+      {{"TRELLIS_LOGGING_PLUGINS", "weather=loud"}, "TRELLIS_LOGGING_PLUGINS: the level of 'weather' is 'loud'"},
+  };
+  for (const auto& [var, message] : cases) {
+    fake_env e;
+    e.vars[var.first] = var.second;
+    config_result r = load_config(std::nullopt, e.lookup());
+    EXPECT_FALSE(r.value) << var.first;
+    EXPECT_CONTAINS(r.error, message);
+  }
+}
+
+}  // namespace

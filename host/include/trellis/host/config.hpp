@@ -57,6 +57,16 @@ struct metrics_config {
   bool on_main_listener = false;  ///< also answer /metrics on [server] listen (no authentication there yet)
 };
 
+/// [logging] besides `level` (host_config::log_level); see logging.hpp.
+struct logging_config {
+  std::string format = "text";     ///< console lines: "text" or "json"
+  std::filesystem::path file;      ///< JSON-lines log file, resolved next to the config file; empty: none
+  std::uint64_t max_size_mb = 10;  ///< the file is rotated when it would grow past this
+  std::size_t max_files = 5;       ///< rotated files kept beside the current one
+  std::string access_log = "off";  ///< "off", "-" (standard output) or a file path (resolved like `file`)
+  std::map<std::string, std::string> plugins;  ///< [logging.plugins]: plugin id or "trellis" -> level
+};
+
 /// [auth]: the user, session and token store (docs/security.md).
 struct auth_config {
   std::filesystem::path store;                ///< SQLite file; default trellis.db in the data dir (empty: none found)
@@ -79,6 +89,7 @@ struct host_config {
   std::vector<std::filesystem::path> plugin_dirs;       ///< [plugins] dirs
   std::optional<std::vector<std::string>> enabled;      ///< [plugins] enabled; unset = all
   std::string log_level = "info";                       ///< [logging] level
+  logging_config logging;                               ///< the other [logging] keys
   server_options server;                                ///< [server]
   std::string home;                                     ///< [server] home: where "/" leads
   std::map<std::string, boost::json::object> plugin_tables;  ///< [plugin.<id>], as given

@@ -92,6 +92,9 @@ struct http_response {
   /// a string the handler's owner keeps); empty: no route matched. A deferred
   /// completion keeps the route of the response that deferred it.
   std::string_view route;
+  /// Who the request acted for (a user name), for the access log; the
+  /// request pipeline fills it once requests are authenticated. Empty: nobody.
+  std::string user;
   /// Sets or replaces a header (case-insensitive name).
   void set(std::string_view name, std::string value);
 };
@@ -104,6 +107,10 @@ struct exchange_record {
   std::uint64_t bytes = 0;  ///< written for the response: status line, headers, body (and chunk framing)
   std::chrono::nanoseconds duration{};  ///< from the request head being read to the last byte written
   bool complete = true;     ///< false: the connection failed or closed before the last byte
+  std::string_view request_id;  ///< the X-Request-Id the response carried
+  std::string_view path;        ///< decoded path without the query string; empty when the request line could not be read
+  std::string_view remote;      ///< peer address
+  std::string_view user;        ///< http_response::user; empty: nobody
 };
 
 /// Observes requests; called on I/O threads, so both calls must be cheap and
