@@ -108,6 +108,9 @@ trap 'exit 2' INT TERM
   cd "$work"
   export TRELLIS_SERVER_THREADS=1
   unset TRELLIS_CONFIG TRELLIS_PLUGIN_PATH
+  # The server's user store and audit log in the scratch directory; requests
+  # come without credentials, as an anonymous admin (sign-in is not measured).
+  export TRELLIS_DATA_DIR="$work" TRELLIS_AUTH_ANONYMOUS_ROLE=admin
   exec "${server_launch[@]}" "$trellis" --no-default-plugins --plugin-dir "$plugin_dir" \
     serve --listen 127.0.0.1:0 >"$work/trellis.out" 2>"$work/trellis.log"
 ) &

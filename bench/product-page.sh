@@ -103,6 +103,9 @@ TOML
 (
   cd "$work"
   unset TRELLIS_CONFIG TRELLIS_PLUGIN_PATH
+  # The server's user store and audit log in the scratch directory; requests
+  # come without credentials, as an anonymous admin (sign-in is not measured).
+  export TRELLIS_DATA_DIR="$work" TRELLIS_AUTH_ANONYMOUS_ROLE=admin
   exec "${launch[@]}" "$trellis" --config "$work/trellis.toml" --no-default-plugins --plugin-dir "$work/plugins" \
     serve --listen 127.0.0.1:0 >"$work/trellis.out" 2>"$work/trellis.log"
 ) &

@@ -795,6 +795,7 @@ struct web_app::impl {
     const principal who = effective(id);
     current_user_scope scope(id.who ? &*id.who : nullptr, &who);
     route(req, res, id, who);
+    if (id.who) res.user = id.who->name;  // for the access log
     const bool tls = req.tls || sec().tls_proxy;
     if (id.bad_credentials && req.header("Authorization").empty()) {
       res.headers.emplace_back("Set-Cookie", expired_cookie(session_cookie_name, tls));  // a stale session
@@ -836,7 +837,10 @@ struct web_app::impl {
       }
     }
     if (!permission.empty()) {
-      if (!may(who, permission)) return refuse(req, res, id, permission);
+      // A bearer token that is not valid is refused, even where the anonymous
+      // role would do: its sender expects to act as someone else.
+      const bool bad_token = id.bad_credentials && !req.header("Authorization").empty();
+      if (bad_token || !may(who, permission)) return refuse(req, res, id, permission);
       if (changes_state(req.method)) {
         if (std::string problem = csrf_problem(req, id); !problem.empty()) {
           audit(req, id.who ? id.who->name : "", "csrf.refused", path, "denied");
