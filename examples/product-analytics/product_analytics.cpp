@@ -720,11 +720,12 @@ void setup(trellis::plugin& p) {
     res.status(302).header("Location", url("/analytics")).text("See " + url("/analytics") + "\n");
   });
   p.add_page(
-      {.path = "/products", .menu = "Products", .menu_order = 20},
+      {.path = "/products", .permission = "product-analytics.catalog:view", .menu = "Products", .menu_order = 20},
       guarded(shared, [](const app& s, trellis::request& req, trellis::response& res) { products_page(s, req, res); }));
-  p.add_page({.path = "/products/{id}"}, guarded(shared, [](const app& s, trellis::request& req,
+  p.add_page({.path = "/products/{id}", .permission = "product-analytics.catalog:view"}, guarded(shared, [](const app& s, trellis::request& req,
                                                             trellis::response& res) { product_page(s, req, res); }));
-  p.add_page({.path = "/analytics", .menu = "Analytics", .menu_order = 21},
+  p.add_page({.path = "/analytics", .permission = "product-analytics.analytics:view", .menu = "Analytics",
+              .menu_order = 21},
              guarded(shared, [](const app& s, trellis::request& req, trellis::response& res) {
                analytics_page(s, "", req, res, &overview_body);
              }));
@@ -733,7 +734,7 @@ void setup(trellis::plugin& p) {
       &revenue_by_category_body, &revenue_by_month_body, &top_products_body, &basket_size_body, &new_vs_returning_body};
   for (std::size_t i = 0; i < analytics_views.size(); ++i) {
     const std::string_view slug = analytics_views[i].slug;
-    p.add_page({.path = "/analytics/" + std::string(slug)},
+    p.add_page({.path = "/analytics/" + std::string(slug), .permission = "product-analytics.analytics:view"},
                guarded(shared, [slug, body = bodies[i]](const app& s, trellis::request& req, trellis::response& res) {
                  analytics_page(s, slug, req, res, body);
                }));
@@ -755,6 +756,10 @@ TRELLIS_PLUGIN(R"({
                 "product", "product-totals", "product-sales-by-month", "product-top-customers", "product-related",
                 "shop-totals", "revenue-by-category", "revenue-by-month", "revenue-by-month-and-category",
                 "top-products", "basket-sizes", "new-vs-returning"]},
+  "permissions": {
+    "product-analytics.catalog:view": {"description": "Browse products and product pages", "grants": ["viewer"]},
+    "product-analytics.analytics:view": {"description": "Open the analytics views", "grants": ["editor"]}
+  },
   "config": {
     "dashboards": {"type": "array", "default": [],
                    "description": "A Dashboard link per view: \"view=url\", {id} {from} {to} filled in"}

@@ -9,6 +9,10 @@
 //
 // Server messages: {"type":"update","values":{"key":"text",...}}
 //                  {"type":"error","message":"..."}
+//
+// CSRF: the layout puts the session's token in <meta name="trellis-csrf">. Every
+// POST form gets it as a hidden "_csrf" field when submitted, and
+// window.trellis.fetch() sends it as the X-CSRF-Token header.
 (function () {
   "use strict";
   var socket = null;
@@ -104,8 +108,30 @@
     if (!el || el.tagName === "FORM") return;
     eventFor(el, el.type === "checkbox" ? String(el.checked) : el.value);
   });
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="trellis-csrf"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+  window.trellis = window.trellis || {};
+  window.trellis.csrfToken = csrfToken;
+  window.trellis.fetch = function (url, options) {
+    options = options || {};
+    var headers = new Headers(options.headers || {});
+    if (csrfToken()) headers.set("X-CSRF-Token", csrfToken());
+    options.headers = headers;
+    options.credentials = "same-origin";
+    return fetch(url, options);
+  };
+
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
+    if ((form.getAttribute("method") || "").toLowerCase() === "post" && csrfToken() && !form.elements._csrf) {
+      var hidden = document.createElement("input");
+      hidden.type = "hidden";
+      hidden.name = "_csrf";
+      hidden.value = csrfToken();
+      form.appendChild(hidden);
+    }
     if (!form.hasAttribute("data-trellis-event")) return;
     ev.preventDefault();
     eventFor(form, "", fields(form));

@@ -26,6 +26,7 @@
 #include "trellis/host/http_server.hpp"
 #include "trellis/host/metrics.hpp"
 #include "trellis/host/plugin_host.hpp"
+#include "trellis/host/access.hpp"
 #include "trellis/host/web_app.hpp"
 
 namespace trellis::host {
@@ -280,7 +281,24 @@ int serve_http(plugin_host& host, const host_config& config, std::ostream& out, 
   if (host.contributions().all().pages.empty()) {
     log.warn("no plugin provides pages; only /healthz, /readyz and /api/v1 answer");
   }
-  web_app app(host, web_options{config.home});
+  std::vector<std::string> warnings;
+  std::optional<access_policy> policy;
+  try {
+    policy.emplace(access_policy::from(host, config, warnings));
+  } catch (const std::invalid_argument& e) {
+    log.error("{}: [roles]: {}", config.file.empty() ? "configuration" : config.file.string(), e.what());
+    return 1;
+  }
+  for (const auto& w : warnings) log.warn("{}", w);
+  if (!config.anonymous_role.empty() && !policy->role_exists(config.anonymous_role)) {
+    log.error("[auth] anonymous_role names role '{}', which does not exist", config.anonymous_role);
+    return 1;
+  }
+  web_options web;
+  web.home = config.home;
+  web.security.policy = &*policy;
+  web.security.anonymous_role = config.anonymous_role;
+  web_app app(host, std::move(web));
   server_options options = config.server;
   default_metrics().set_enabled(config.metrics.enabled);
   if (config.metrics.enabled) options.observer = http_metrics_observer();

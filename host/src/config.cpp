@@ -388,6 +388,50 @@ source_config build_source(const std::string& name, const raw_source& src, const
   return out;
 }
 
+// A [roles.NAME] table: a custom role (docs/security.md).
+role_config read_role(const std::string& name, const toml::node& node) {
+  const toml::table* t = node.as_table();
+  if (t == nullptr) throw config_error{"'roles." + name + "' must be a table ([roles." + name + "])"};
+  const bool valid_name = !name.empty() && name.size() <= 64 && name.front() >= 'a' && name.front() <= 'z' &&
+                          std::all_of(name.begin(), name.end(), [](char c) {
+                            return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+                          });
+  if (!valid_name) {
+    throw config_error{"role name '" + name + "' (" + where(node) +
+                       ") must start with a lower-case letter and hold only a-z, 0-9, '-' and '_'"};
+  }
+  for (std::string_view b : builtin_roles) {
+    if (name == b) {
+      throw config_error{"role '" + name + "' (" + where(node) +
+                         ") is built in; define a role of another name that includes it"};
+    }
+  }
+  role_config r;
+  r.name = name;
+  for (const auto& [k, v] : *t) {
+    const std::string key(k.str());
+    const std::string path = "roles." + name + "." + key;
+    if (key == "permissions") {
+      r.permissions = string_array(v, path);
+      for (const auto& p : r.permissions) {
+        if (!valid_permission_name(p)) {
+          throw config_error{"'" + path + "' has '" + p + "', which is not a permission name like "
+                             "'plugin-id.resource:action' (" + where(v) + ")"};
+        }
+      }
+    } else if (key == "includes") {
+      r.includes = string_array(v, path);
+    } else if (key == "description") {
+      auto d = v.value<std::string>();
+      if (!d || !v.is_string()) throw config_error{"'" + path + "' must be a string (" + where(v) + ")"};
+      r.description = *d;
+    } else {
+      throw config_error{"unknown key '" + path + "' (" + where(v) + "); known: description, includes, permissions"};
+    }
+  }
+  return r;
+}
+
 void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sources& sources) {
   toml::table root;
   try {
@@ -482,6 +526,20 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sou
           src.origin[key] = where(node);
         }
       }
+    } else if (section == "auth") {
+      for (const auto& [k, v] : *table) {
+        const std::string key(k.str());
+        if (key != "anonymous_role") {
+          throw config_error{"unknown key 'auth." + key + "' (" + where(v) + "); known: anonymous_role"};
+        }
+        auto role = v.value<std::string>();
+        if (!role || !v.is_string()) throw config_error{"'auth.anonymous_role' must be a string (" + where(v) + ")"};
+        cfg.anonymous_role = *role;
+      }
+    } else if (section == "roles") {
+      for (const auto& [id, v] : *table) {
+        cfg.roles.push_back(read_role(std::string(id.str()), v));
+      }
     } else if (section == "plugin") {
       for (const auto& [id, v] : *table) {
         const toml::table* t = v.as_table();
@@ -490,7 +548,7 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sou
       }
     } else {
       throw config_error{"unknown section [" + section + "] (" + where(section_node) +
-                         "); known: [server], [plugins], [logging], [sources.<name>], [plugin.<id>], [metrics]"};
+                         "); known: [server], [plugins], [logging], [sources.<name>], [plugin.<id>], [metrics], [roles.<name>], [auth]"};
     }
   }
 }
@@ -547,6 +605,7 @@ config_result load_config(const std::optional<std::filesystem::path>& file, cons
         throw config_error{var + " is '" + *v + "': " + error};
       }
     }
+    if (auto v = env("TRELLIS_AUTH_ANONYMOUS_ROLE")) cfg.anonymous_role = *v;
     if (auto v = env("TRELLIS_LOGGING_LEVEL")) {
       check_log_level(*v, "TRELLIS_LOGGING_LEVEL");
       cfg.log_level = *v;

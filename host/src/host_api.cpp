@@ -717,6 +717,68 @@ trellis_status request_json(trellis_request req, trellis_str pointer, trellis_st
   });
 }
 
+// -- who the request acts for (since 1.4) ---------------------------------------
+
+// Writes `value` at `offset` of the caller's struct when the whole field fits
+// in its struct_size, and widens `filled` to cover it. A field cut by a short
+// struct_size is left alone: half a pointer is worse than none.
+template <class T>
+void put_if_fits(trellis_user* out, std::size_t size, std::size_t offset, const T& value, std::size_t& filled) {
+  if (offset + sizeof value > size) return;
+  std::memcpy(reinterpret_cast<char*>(out) + offset, &value, sizeof value);  // NOLINT: a field at its ABI offset
+  filled = std::max(filled, offset + sizeof value);
+}
+
+// Only the id, the name and the roles cross: the principal's session key and
+// CSRF token stay in the host.
+trellis_status request_user(trellis_request req, trellis_user* out) {
+  if (req == nullptr || req->request == nullptr || out == nullptr) return fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+  const std::size_t size = out->struct_size;
+  if (size < sizeof out->struct_size) {
+    return fail(TRELLIS_INVALID_ARGUMENT, "trellis_user.struct_size is " + std::to_string(size) +
+                                              ": set it to sizeof(trellis_user)");
+  }
+  const std::optional<principal>& user = req->request->user;
+  if (!user) return fail(TRELLIS_NOT_FOUND, "nobody is signed in");
+  return guarded([&] {
+    if (!req->roles) {
+      std::vector<trellis_str> roles;
+      roles.reserve(user->roles.size());
+      for (const auto& role : user->roles) roles.push_back(str(role));
+      req->roles = std::move(roles);
+    }
+    const std::int64_t id = user->user_id;
+    const trellis_str name = str(user->name);
+    const trellis_str* roles = req->roles->empty() ? nullptr : req->roles->data();
+    const std::size_t role_count = req->roles->size();
+    std::size_t filled = sizeof out->struct_size;
+    put_if_fits(out, size, offsetof(trellis_user, id), id, filled);
+    put_if_fits(out, size, offsetof(trellis_user, name), name, filled);
+    put_if_fits(out, size, offsetof(trellis_user, roles), roles, filled);
+    put_if_fits(out, size, offsetof(trellis_user, role_count), role_count, filled);
+    out->struct_size = filled;
+    return TRELLIS_OK;
+  });
+}
+
+// An int, not a status: every doubt (no user, no answer, an error) is "no".
+// An exception from the check leaves its message in last_error.
+int32_t request_allowed(trellis_request req, trellis_str permission) {
+  if (req == nullptr || req->request == nullptr) {
+    fail(TRELLIS_INVALID_ARGUMENT, "null argument");
+    return 0;
+  }
+  const page_request& r = *req->request;
+  const std::string_view name = view(permission);
+  if (!r.user || !r.allowed || name.empty()) return 0;
+  int32_t answer = 0;
+  guarded([&] {
+    answer = r.allowed(name) ? 1 : 0;
+    return TRELLIS_OK;
+  });
+  return answer;
+}
+
 bool valid_topic(std::string_view t) {
   if (t.empty() || t.size() > 100 || t.front() == '/' || t.back() == '/') return false;
   return std::all_of(t.begin(), t.end(), [](char c) {
@@ -1091,6 +1153,8 @@ trellis_host_api make_api() {
   api.metric_add = &metric_add;
   api.metric_set = &metric_set;
   api.metric_observe = &metric_observe;
+  api.request_user = &request_user;
+  api.request_allowed = &request_allowed;
   return api;
 }
 

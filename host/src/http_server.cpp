@@ -342,6 +342,11 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
       if (target == "/ws" || target.substr(0, 4) == "/ws?") {
         stream_.expires_never();
         http_request info = to_request(req);
+        if (srv_->ws.admit) {
+          if (int refused = srv_->ws.admit(info); refused != 0) {
+            return fail_fast(refused, refused == 401 ? "Unauthorized" : "Forbidden");
+          }
+        }
         auto ws = std::make_shared<ws_session>(stream_.release_socket(), srv_);
         ws->run(parser_->release(), std::move(info));
         return;

@@ -186,6 +186,25 @@ std::string compare_contributions(const manifest& m, const contribution_set& reg
       }
     }
   }
+  // A contribution may only require a permission the manifest declares (an
+  // undeclared one could never be granted, so the contribution could never be used).
+  auto undeclared = [&](const std::string& permission) {
+    return !permission.empty() && std::none_of(m.permissions.begin(), m.permissions.end(),
+                                               [&](const permission_decl& p) { return p.name == permission; });
+  };
+  auto refuse = [](std::string_view what, const std::string& name, const std::string& permission) {
+    return "manifest disagrees with the binary: " + std::string(what) + " '" + name + "' requires permission '" +
+           permission + "', which the manifest's \"permissions\" does not declare";
+  };
+  for (const auto& [key, page] : registered.pages) {
+    if (undeclared(page.permission)) return refuse("page", key, page.permission);
+  }
+  for (const auto& [key, q] : registered.queries) {
+    if (undeclared(q.permission)) return refuse("query", q.name, q.permission);
+  }
+  for (const auto& [key, c] : registered.commands) {
+    if (undeclared(c.permission)) return refuse("command", c.name, c.permission);
+  }
   return {};
 }
 

@@ -12,7 +12,10 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/parse_query.hpp>
 #include <boost/url/pct_string_view.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 #include <spdlog/spdlog.h>
 
 #include "trellis/host/calls.hpp"
@@ -22,6 +25,7 @@
 #include "trellis/host/router.hpp"
 #include "trellis/host/text.hpp"
 #include "trellis/host/viz.hpp"
+#include "trellis/host/web_security.hpp"
 
 namespace trellis::host {
 namespace assets {
@@ -39,6 +43,7 @@ struct menu_item {
   std::string href;
   std::string plugin_id;
   int order = 0;
+  std::string permission;  ///< the page's; the menu shows only what the user may open
 };
 
 
@@ -81,6 +86,12 @@ std::optional<std::string> pct_decode(std::string_view s) {
   auto pct = boost::urls::make_pct_string_view(s);
   if (!pct) return std::nullopt;
   return pct->decode();
+}
+
+bool iequals_ascii(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
 }
 
 bool wants_html(const http_request& req) {
@@ -138,6 +149,82 @@ std::string_view api_route(std::string_view path) {
   return {};
 }
 
+// The host's own routes and the permission each needs; an empty permission
+// means public. GET /api/v1/routes lists these and every plugin page, so
+// tests and admins see one table (docs/security.md).
+struct host_route {
+  std::string_view method;
+  std::string_view pattern;
+  std::string_view permission;
+};
+
+constexpr host_route host_routes[] = {
+    {"GET", "/", ""},
+    {"GET", "/healthz", ""},
+    {"GET", "/readyz", ""},
+    {"GET", "/favicon.ico", ""},
+    {"GET", "/static/*", ""},
+    {"GET", "/login", ""},
+    {"POST", "/login", ""},
+    {"POST", "/logout", ""},
+    {"GET", "/ws", "trellis.pages:view"},
+    {"GET", "/metrics", "trellis.metrics:read"},
+    {"GET", "/api/v1/plugins", "trellis.plugins:read"},
+    {"GET", "/api/v1/routes", "trellis.plugins:read"},
+    {"GET", "/api/v1/sources", "trellis.sources:read"},
+    {"GET", "/api/v1/sources/{name}/schema", "trellis.sources:read"},
+    {"POST", "/api/v1/sources/{name}/query", "trellis.sql:execute"},
+    {"GET", "/api/v1/viz/types", "trellis.viz:render"},
+    {"POST", "/api/v1/viz/{type}", "trellis.viz:render"},
+};
+
+// Pages and named queries that name no permission of their own need these.
+constexpr std::string_view default_page_permission = "trellis.pages:view";
+constexpr std::string_view default_query_permission = "trellis.queries:run";
+
+std::string_view host_route_permission(std::string_view pattern) {
+  for (const auto& r : host_routes) {
+    if (r.pattern == pattern) return r.permission;
+  }
+  return default_page_permission;  // unknown addresses: signed-in users learn they do not exist
+}
+
+// The signed-in user of the request this thread handles, for the layout's
+// user menu and CSRF token. Requests are handled synchronously on their I/O
+// thread; the layout is reached from a dozen places, and passing the user
+// through all of them would change each for one line.
+thread_local const principal* current_user = nullptr;       // signed in; null: anonymous
+thread_local const principal* current_effective = nullptr;  // whose permissions apply (anonymous role too)
+
+struct current_user_scope {
+  current_user_scope(const principal* who, const principal* effective) {
+    current_user = who;
+    current_effective = effective;
+  }
+  ~current_user_scope() {
+    current_user = nullptr;
+    current_effective = nullptr;
+  }
+  current_user_scope(const current_user_scope&) = delete;
+  current_user_scope& operator=(const current_user_scope&) = delete;
+};
+
+// One field of an application/x-www-form-urlencoded body, decoded.
+std::optional<std::string> form_field(std::string_view body, std::string_view name) {
+  auto params = boost::urls::parse_query(body);
+  if (!params) return std::nullopt;
+  boost::urls::encoding_opts opts;
+  opts.space_as_plus = true;
+  for (auto p : *params) {
+    if (p.key.decode(opts) == name) return p.has_value ? p.value.decode(opts) : std::string();
+  }
+  return std::nullopt;
+}
+
+std::string url_encode(std::string_view text) {
+  return boost::urls::encode(text, boost::urls::unreserved_chars);
+}
+
 // A plugin page with its route label for metrics ("/<plugin-id>/items/{id}").
 struct page_route {
   const page_entry* page;
@@ -159,6 +246,9 @@ struct web_app::impl {
 
   mutable std::mutex mu;
   std::unordered_map<std::string, std::vector<std::weak_ptr<ws_connection>>> subscribers;
+  std::unordered_map<std::string, principal> ws_users;  // connection id -> who opened it (under mu)
+
+  const security_options& sec() const { return options.security; }
 
   impl(const plugin_host& p, web_options o)
       : plugins(p), options(std::move(o)), data(std::make_unique<data_api>(p, query_workers(p))) {
@@ -176,7 +266,7 @@ struct web_app::impl {
       bool has_params = page.path.find('{') != std::string::npos;
       if (!page.menu_title.empty() && page.method == "GET" && !has_params) {
         menu.push_back({page.menu_title, page.mounted_path() + (page.path == "/" ? "/" : ""), page.plugin_id,
-                        page.menu_order});
+                        page.menu_order, page_permission(page)});
       }
     }
     std::sort(menu.begin(), menu.end(), [](const menu_item& a, const menu_item& b) {
@@ -184,6 +274,35 @@ struct web_app::impl {
     });
     for (const auto& [key, asset] : plugins.contributions().all().assets) {
       asset_routes.emplace(asset.plugin_id, "/" + asset.plugin_id + "/static/*");
+    }
+  }
+
+  static std::string page_permission(const page_entry& page) {
+    return page.permission.empty() ? std::string(default_page_permission) : page.permission;
+  }
+
+  bool may(const principal& who, std::string_view permission) const {
+    return sec().policy != nullptr && sec().policy->allowed(who, permission);
+  }
+
+  // Whose permissions apply to a request: the signed-in user, else the
+  // anonymous role (none by default).
+  principal effective(const request_identity& id) const {
+    if (id.who) return *id.who;
+    principal anonymous;
+    if (!sec().anonymous_role.empty()) anonymous.roles.push_back(sec().anonymous_role);
+    return anonymous;
+  }
+
+  void audit(const http_request& req, std::string_view actor, std::string_view action, std::string_view object,
+             std::string_view outcome) const {
+    if (sec().audit == nullptr) return;
+    try {
+      sec().audit->record({std::string(actor), req.remote, std::string(action), std::string(object),
+                           std::string(outcome), req.request_id});
+    } catch (const std::exception& e) {
+      plugins.logger().error("request {}: the audit log could not record {} of {}: {}", req.request_id, action,
+                             object, e.what());
     }
   }
 
@@ -199,6 +318,7 @@ struct web_app::impl {
                      const std::vector<std::string>& page_assets = {}) const {
     std::string nav;
     for (const auto& item : menu) {
+      if (current_effective == nullptr || !may(*current_effective, item.permission)) continue;
       bool current = current_path == item.href || std::string(current_path) + "/" == item.href;
       nav += "<a href=\"" + html::escape(item.href) + "\"" + (current ? " aria-current=\"page\"" : "") + ">" +
              html::escape(item.title) + "</a>";
@@ -221,11 +341,24 @@ struct web_app::impl {
            "<link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\">\n"
            "<script src=\"/static/trellis.js\" defer></script>\n";
     out += head_assets;
+    std::string user_area;
+    if (current_user != nullptr) {
+      if (current_user->how == principal::via::session) {
+        out += "<meta name=\"trellis-csrf\" content=\"" + html::escape(current_user->csrf_token) + "\">\n";
+      }
+      user_area = "<form class=\"trellis-user\" method=\"post\" action=\"/logout\"><span class=\"trellis-user-name\">" +
+                  html::escape(current_user->name) + "</span><input type=\"hidden\" name=\"_csrf\" value=\"" +
+                  html::escape(current_user->csrf_token) + "\"><button type=\"submit\">Sign out</button></form>";
+    } else if (sec().auth != nullptr && current_path != "/login") {
+      user_area = "<a class=\"trellis-signin\" href=\"/login\">Sign in</a>";
+    }
     out += "</head>\n<body>\n"
            "<header class=\"trellis-header\"><div class=\"bar\"><a class=\"trellis-brand\" href=\"/\">Trellis</a>"
            "<nav class=\"trellis-nav\" aria-label=\"Main\">";
     out += nav;
-    out += "</nav></div></header>\n<main>\n";
+    out += "</nav>";
+    out += user_area;
+    out += "</div></header>\n<main>\n";
     out += content;
     out += "\n</main>\n<footer class=\"trellis-footer\">Trellis ";
     out += html::escape(host_version());
@@ -337,8 +470,14 @@ struct web_app::impl {
       preq.path_params.emplace_back(name, std::move(*value));
     }
     preq.query_params = req.query;
-    preq.headers = req.headers;
-    preq.cookies = parse_cookies(req.header("Cookie"));
+    // Plugins see who the request acts for (1.4), never its credentials:
+    // no Authorization header, no session or sign-in cookie.
+    for (const auto& [name, value] : req.headers) {
+      if (!iequals_ascii(name, "Authorization") && !iequals_ascii(name, "Cookie")) preq.headers.emplace_back(name, value);
+    }
+    for (auto& [name, value] : parse_cookies(req.header("Cookie"))) {
+      if (name != session_cookie_name && name != login_csrf_cookie_name) preq.cookies.emplace_back(name, std::move(value));
+    }
     preq.body = req.body;
     page_response pres;
     call_status st = call_page(page, preq, pres);
@@ -376,21 +515,272 @@ struct web_app::impl {
     }
   }
 
-  // /metrics on the main listener: only when the configuration asks, since
-  // this listener has no authentication yet.
+  // /metrics on the main listener: only when the configuration asks, and then
+  // to holders of trellis.metrics:read (checked before this runs).
   void metrics(const http_request& req, http_response& res) const {
     const metrics_config& m = plugins.config().metrics;
     if (m.enabled && m.on_main_listener) return serve_metrics(plugins, req, res);
     error_page(req, res, 404, "Not found",
                !m.enabled ? "Metrics are off ([metrics] enabled = false)."
-                          : "Metrics are not served on this listener, which has no authentication yet. Set [metrics] "
-                            "listen = \"127.0.0.1:9464\" for a separate listener, or [metrics] on_main_listener = "
-                            "true (see docs/operations.md).");
+                          : "Metrics are not served on this listener. Set [metrics] listen = \"127.0.0.1:9464\" "
+                            "for a separate listener, or [metrics] on_main_listener = true to serve them here to "
+                            "holders of trellis.metrics:read (see docs/operations.md).");
+  }
+
+  // -- sign-in ---------------------------------------------------------------
+
+  void login_form(const http_request& req, http_response& res, std::string_view next, std::string_view message) const {
+    const bool secure = req.tls || sec().tls_proxy;
+    const std::string form_token = random_token();  // double submit: this cookie and the hidden field
+    std::string content = "<section class=\"trellis-login\"><h1>Sign in</h1>\n";
+    if (!message.empty()) content += "<p class=\"trellis-login-error\" role=\"alert\">" + html::escape(message) + "</p>\n";
+    content += "<form method=\"post\" action=\"/login\">\n"
+               "<label>User name <input name=\"name\" autocomplete=\"username\" required autofocus maxlength=\"64\"></label>\n"
+               "<label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\n"
+               "<input type=\"hidden\" name=\"next\" value=\"" + html::escape(safe_next(next)) + "\">\n"
+               "<input type=\"hidden\" name=\"_login\" value=\"" + form_token + "\">\n"
+               "<button type=\"submit\">Sign in</button>\n</form></section>";
+    res.set("Content-Type", "text/html; charset=utf-8");
+    res.set("Cache-Control", "no-store");
+    res.headers.emplace_back("Set-Cookie", std::string(login_csrf_cookie_name) + "=" + form_token +
+                                               "; Path=/login; HttpOnly; SameSite=Strict" + (secure ? "; Secure" : ""));
+    res.body = layout("Sign in", content, "/login");
+  }
+
+  void login(const http_request& req, http_response& res, const request_identity& id) const {
+    if (sec().auth == nullptr) {
+      return error_page(req, res, 404, "Sign-in is off", "This server has no user store; see docs/security.md.");
+    }
+    if (req.method == "GET" || req.method == "HEAD") {
+      auto next = std::find_if(req.query.begin(), req.query.end(), [](const auto& q) { return q.first == "next"; });
+      if (id.who && id.who->how == principal::via::session) {  // signed in already
+        res.status = 303;
+        res.set("Location", safe_next(next != req.query.end() ? next->second : "/"));
+        return;
+      }
+      return login_form(req, res, next != req.query.end() ? next->second : "/", {});
+    }
+    if (req.method != "POST") {
+      error_page(req, res, 405, "Method not allowed", "This address accepts GET, HEAD and POST.");
+      res.set("Allow", "GET, HEAD, POST");
+      return;
+    }
+    const std::string next = form_field(req.body, "next").value_or("/");
+    if (std::string problem = cross_site_problem(req, sec().tls_proxy); !problem.empty()) {
+      return error_page(req, res, 403, "Forbidden", "Sign-in refused: " + problem + ".");
+    }
+    // The hidden field must repeat the cookie the form came with, so another
+    // site cannot sign a browser in to an account of its choosing.
+    std::string cookie;
+    for (const auto& [name, value] : parse_cookies(req.header("Cookie"))) {
+      if (name == login_csrf_cookie_name) cookie = value;
+    }
+    if (!same_secret(cookie, form_field(req.body, "_login").value_or(""))) {
+      res.status = 403;
+      return login_form(req, res, next, "The sign-in form expired. Please try again.");
+    }
+    const std::string name = form_field(req.body, "name").value_or("");
+    const std::string password = form_field(req.body, "password").value_or("");
+    authenticator::login_result r;
+    try {
+      r = sec().auth->login(name, password, req.remote);
+    } catch (const std::exception& e) {
+      plugins.logger().error("request {}: sign-in failed: {}", req.request_id, e.what());
+      return error_page(req, res, 503, "Sign-in unavailable", "Sign-in failed on the server; the error was logged.");
+    }
+    using outcome = authenticator::login_result::outcome;
+    if (r.result == outcome::throttled) {
+      audit(req, name, "login", name, "throttled");
+      res.status = 429;
+      login_form(req, res, next,
+                 "Too many failed attempts. Try again in " + std::to_string(r.retry_after.count()) + " seconds.");
+      res.set("Retry-After", std::to_string(r.retry_after.count()));
+      return;
+    }
+    if (r.result == outcome::invalid) {
+      audit(req, name, "login", name, "failure");
+      res.status = 401;
+      return login_form(req, res, next, "The user name or password is wrong.");
+    }
+    audit(req, r.who.name, "login", r.who.name, "success");
+    const bool secure = req.tls || sec().tls_proxy;
+    res.status = 303;
+    res.set("Location", safe_next(next));
+    res.set("Cache-Control", "no-store");
+    res.headers.emplace_back("Set-Cookie", session_cookie(r.session_id, secure));
+    res.headers.emplace_back("Set-Cookie", expired_cookie(login_csrf_cookie_name, secure) + "; Path=/login");
+  }
+
+  void logout(const http_request& req, http_response& res, const request_identity& id) const {
+    if (req.method != "POST") {
+      error_page(req, res, 405, "Method not allowed", "Sign out with POST (the Sign out button).");
+      res.set("Allow", "POST");
+      return;
+    }
+    if (!id.who || id.who->how != principal::via::session) {
+      res.status = 303;
+      res.set("Location", "/login");
+      return;
+    }
+    if (std::string problem = csrf_problem(req, id); !problem.empty()) {
+      return error_page(req, res, 403, "Forbidden", "Sign-out refused: " + problem + ".");
+    }
+    try {
+      sec().auth->logout(id.raw_session);
+    } catch (const std::exception& e) {
+      plugins.logger().error("request {}: sign-out failed: {}", req.request_id, e.what());
+      return error_page(req, res, 503, "Sign-out failed", "The session could not be ended; the error was logged.");
+    }
+    audit(req, id.who->name, "logout", id.who->name, "success");
+    res.status = 303;
+    res.set("Location", "/login");
+    res.set("Cache-Control", "no-store");
+    res.headers.emplace_back("Set-Cookie", expired_cookie(session_cookie_name, req.tls || sec().tls_proxy));
+  }
+
+  // -- access --------------------------------------------------------------
+
+  // Why a state-changing request must be refused, or empty. Bearer tokens are
+  // never sent by a browser on its own, so only cookie sessions (and anonymous
+  // requests) need proof that this site's page sent them.
+  std::string csrf_problem(const http_request& req, const request_identity& id) const {
+    if (id.who && id.who->how == principal::via::token) return {};
+    if (std::string problem = cross_site_problem(req, sec().tls_proxy); !problem.empty()) return problem;
+    if (!id.who) return {};
+    std::string token(req.header("X-CSRF-Token"));
+    if (token.empty()) token = form_field(req.body, "_csrf").value_or("");
+    if (same_secret(token, id.who->csrf_token)) return {};
+    // A JSON body cannot come from another site's form, and another site's
+    // script cannot send it without a CORS preflight this server never grants.
+    std::string_view type = req.header("Content-Type");
+    if (type.substr(0, 16) == "application/json") return {};
+    return "the request carries no valid CSRF token (the _csrf form field or the X-CSRF-Token header)";
+  }
+
+  // The permission a request needs; empty: public. Also finds the plugin page.
+  std::string required_permission(const http_request& req, router<page_route>::result& page_match) const {
+    const std::string& path = req.path;
+    if (path == "/" || path == "/healthz" || path == "/readyz" || path == "/favicon.ico" || path == "/login" ||
+        path == "/logout" || path.rfind("/static/", 0) == 0) {
+      return {};
+    }
+    if (path == "/metrics" || path == "/api/v1/plugins" || path == "/api/v1/routes") {
+      return std::string(host_route_permission(path));
+    }
+    if (path.rfind("/api/v1/", 0) == 0) {
+      std::string_view label = api_route(path);
+      if (label == "/api/v1/queries/{plugin}/{query}") {
+        const query_entry* q = plugins.contributions().find_query(std::string_view(path).substr(16));
+        return q != nullptr && !q->permission.empty() ? q->permission : std::string(default_query_permission);
+      }
+      return std::string(host_route_permission(label));
+    }
+    page_match = routes.find(req.method, path);
+    if (page_match.found) return page_permission(*page_match.found->value->page);
+    return std::string(default_page_permission);  // plugin static files, and addresses that do not exist
+  }
+
+  // Answers a request that lacks the permission: to sign in when nobody is, else 403.
+  void refuse(const http_request& req, http_response& res, const request_identity& id,
+              std::string_view permission) const {
+    if (!id.who) {
+      const bool browser = wants_html(req) && (req.method == "GET" || req.method == "HEAD");
+      if (browser && sec().auth != nullptr) {
+        res.status = 303;
+        res.set("Location", "/login?next=" + url_encode(req.target));
+        res.set("Cache-Control", "no-store");
+        return;
+      }
+      error_page(req, res, 401, "Sign-in required",
+                 id.bad_credentials ? "The session or token is not valid (expired, revoked or signed out)."
+                                    : "Sign in, or send an API token as 'Authorization: Bearer <token>'.");
+      res.set("WWW-Authenticate", "Bearer realm=\"trellis\"");
+      return;
+    }
+    audit(req, id.who->name, "permission.denied", std::string(res.route.empty() ? req.path : res.route) + " (" +
+                                                        std::string(permission) + ")",
+          "denied");
+    error_page(req, res, 403, "Forbidden",
+               "You do not have the permission '" + std::string(permission) + "' this needs. Ask an administrator.");
+  }
+
+  json::value route_table() const {
+    json::array out;
+    for (const auto& r : host_routes) {
+      out.push_back(json::object{{"method", r.method}, {"pattern", r.pattern}, {"permission", r.permission},
+                                 {"owner", "trellis"}});
+    }
+    for (const auto& [key, q] : plugins.contributions().all().queries) {
+      out.push_back(json::object{{"method", "POST"},
+                                 {"pattern", "/api/v1/queries/" + q.key()},
+                                 {"permission", q.permission.empty() ? std::string(default_query_permission) : q.permission},
+                                 {"owner", q.plugin_id}});
+    }
+    for (const auto& [key, page] : plugins.contributions().all().pages) {
+      out.push_back(json::object{{"method", page.method},
+                                 {"pattern", page.method == "EVENT" ? page.plugin_id + page.path : page.mounted_path()},
+                                 {"permission", page_permission(page)},
+                                 {"owner", page.plugin_id}});
+    }
+    for (const auto& [id, pattern] : asset_routes) {
+      out.push_back(json::object{{"method", "GET"}, {"pattern", pattern}, {"permission", default_page_permission},
+                                 {"owner", id}});
+    }
+    return json::object{{"routes", std::move(out)}};
   }
 
   void handle(const http_request& req, http_response& res) const {
+    const request_identity id = identify(req, sec().auth);
+    const principal who = effective(id);
+    current_user_scope scope(id.who ? &*id.who : nullptr, &who);
+    route(req, res, id, who);
+    const bool tls = req.tls || sec().tls_proxy;
+    if (id.bad_credentials && req.header("Authorization").empty()) {
+      res.headers.emplace_back("Set-Cookie", expired_cookie(session_cookie_name, tls));  // a stale session
+    }
+    if (res.deferred) {
+      res.deferred = [inner = std::move(res.deferred), tls](response_completion done) {
+        inner([done = std::move(done), tls](http_response r) {
+          add_security_headers(r, tls);
+          done(std::move(r));
+        });
+      };
+    } else {
+      add_security_headers(res, tls);
+    }
+  }
+
+  void route(const http_request& req, http_response& res, const request_identity& id, const principal& who) const {
     const std::string& path = req.path;
     const bool get = req.method == "GET" || req.method == "HEAD";
+    if (path == "/login") {
+      res.route = "/login";
+      return login(req, res, id);
+    }
+    if (path == "/logout") {
+      res.route = "/logout";
+      return logout(req, res, id);
+    }
+    router<page_route>::result page_match;
+    const std::string permission = required_permission(req, page_match);
+    if (page_match.found) {
+      res.route = page_match.found->value->label;
+    } else if (std::string_view label = api_route(path); !label.empty()) {
+      res.route = label;
+    } else {
+      for (const auto& r : host_routes) {
+        if (r.pattern == path) res.route = r.pattern;
+      }
+    }
+    if (!permission.empty()) {
+      if (!may(who, permission)) return refuse(req, res, id, permission);
+      if (changes_state(req.method)) {
+        if (std::string problem = csrf_problem(req, id); !problem.empty()) {
+          audit(req, id.who ? id.who->name : "", "csrf.refused", path, "denied");
+          return error_page(req, res, 403, "Forbidden", "Refused: " + problem + ".");
+        }
+      }
+    }
     if (path == "/" && get) {
       res.route = "/";
       return home(req, res);
@@ -420,6 +810,12 @@ struct web_app::impl {
       res.body = json::serialize(plugins.to_json()) + "\n";
       return;
     }
+    if (path == "/api/v1/routes" && get) {
+      res.route = "/api/v1/routes";
+      res.set("Content-Type", "application/json");
+      res.body = json::serialize(route_table()) + "\n";
+      return;
+    }
     if (path.rfind("/api/v1/", 0) == 0 && (data->handle(req, res) || handle_viz_api(plugins.contributions(), req, res))) {
       res.route = api_route(path);  // after: the API handlers start their responses afresh
       return;
@@ -429,7 +825,7 @@ struct web_app::impl {
       return host_asset(req, res, std::string_view(path).substr(8));
     }
     if (get && plugin_asset(req, res)) return;
-    for (std::string_view host_path : {"/healthz", "/readyz", "/api/v1/plugins"}) {
+    for (std::string_view host_path : {"/healthz", "/readyz", "/api/v1/plugins", "/api/v1/routes"}) {
       if (path == host_path) {
         res.route = host_path;
         error_page(req, res, 405, "Method not allowed", "This address accepts GET and HEAD.");
@@ -437,14 +833,13 @@ struct web_app::impl {
         return;
       }
     }
-    auto found = routes.find(req.method, path);
-    if (found.found) {
-      res.route = found.found->value->label;
-      return page(*found.found->value->page, found.found->params, req, res);
+    if (page_match.found) {
+      res.route = page_match.found->value->label;
+      return page(*page_match.found->value->page, page_match.found->params, req, res);
     }
-    if (!found.allowed.empty()) {
+    if (!page_match.allowed.empty()) {
       std::string allow;
-      for (const auto& m : found.allowed) allow += (allow.empty() ? "" : ", ") + m;
+      for (const auto& m : page_match.allowed) allow += (allow.empty() ? "" : ", ") + m;
       error_page(req, res, 405, "Method not allowed", "This address accepts " + allow + ".");
       res.set("Allow", allow);
       return;
@@ -489,7 +884,22 @@ struct web_app::impl {
     if (type->get_string() == "subscribe") {
       const json::value* topics = o.if_contains("topics");
       if (topics == nullptr || !topics->is_array()) return reply_error("'subscribe' needs an array 'topics'");
-      subscribe(conn, topics->get_array());
+      // The host's own topics carry server figures: they need trellis.metrics:read.
+      principal who;
+      {
+        std::lock_guard lock(mu);
+        if (auto u = ws_users.find(conn->id()); u != ws_users.end()) who = u->second;
+      }
+      json::array allowed;
+      for (const auto& t : topics->get_array()) {
+        if (t.is_string() && t.get_string().starts_with("trellis/") && !may(who, "trellis.metrics:read")) {
+          reply_error("you do not have the permission 'trellis.metrics:read' topic '" +
+                      std::string(t.get_string()) + "' needs");
+          continue;
+        }
+        allowed.push_back(t);
+      }
+      subscribe(conn, allowed);
       return;
     }
     if (type->get_string() == "event") return on_event(conn, o);
@@ -510,6 +920,14 @@ struct web_app::impl {
     const std::string name = text("name");
     auto it = events.find(plugin + "/" + name);
     if (it == events.end()) return reply_error("no event handler '" + plugin + "/" + name + "'");
+    principal who;
+    {
+      std::lock_guard lock(mu);
+      if (auto u = ws_users.find(conn->id()); u != ws_users.end()) who = u->second;
+    }
+    if (!may(who, page_permission(*it->second))) {
+      return reply_error("you do not have the permission '" + page_permission(*it->second) + "' this event needs");
+    }
     page_request preq;
     preq.method = "EVENT";
     preq.path = text("page");
@@ -562,8 +980,25 @@ http_handler web_app::handler() {
 
 ws_handler web_app::websocket() {
   ws_handler h;
+  // A WebSocket is opened by this site's pages only (browsers always send
+  // Origin here), by someone who may open pages.
+  h.admit = [this](const http_request& req) {
+    if (!cross_site_problem(req, impl_->sec().tls_proxy).empty()) return 403;
+    const request_identity id = identify(req, impl_->sec().auth);
+    if (impl_->may(impl_->effective(id), default_page_permission)) return 0;
+    return id.who ? 403 : 401;
+  };
+  h.on_open = [this](const std::shared_ptr<ws_connection>& c, const http_request& req) {
+    principal who = impl_->effective(identify(req, impl_->sec().auth));
+    std::lock_guard lock(impl_->mu);
+    impl_->ws_users[c->id()] = std::move(who);
+  };
   h.on_message = [this](const std::shared_ptr<ws_connection>& c, std::string_view m) { impl_->on_message(c, m); };
-  h.on_close = [this](const std::shared_ptr<ws_connection>& c) { impl_->unsubscribe(c); };
+  h.on_close = [this](const std::shared_ptr<ws_connection>& c) {
+    impl_->unsubscribe(c);
+    std::lock_guard lock(impl_->mu);
+    impl_->ws_users.erase(c->id());
+  };
   return h;
 }
 

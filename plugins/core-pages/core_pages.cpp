@@ -124,9 +124,9 @@ void live_page(trellis::response& res) {
 void setup(trellis::plugin& p) {
   p.add_page({.path = "/", .menu = "Home", .menu_order = -100},
              [p](trellis::request&, trellis::response& res) { home(p, res); });
-  p.add_page({.path = "/plugins", .menu = "Plugins", .menu_order = 90},
+  p.add_page({.path = "/plugins", .permission = "core-pages.plugins:view", .menu = "Plugins", .menu_order = 90},
              [p](trellis::request&, trellis::response& res) { plugins_page(p, res); });
-  p.add_page({.path = "/live", .menu = "Host", .menu_order = 91},
+  p.add_page({.path = "/live", .permission = "core-pages.host:view", .menu = "Host", .menu_order = 91},
              [](trellis::request&, trellis::response& res) { live_page(res); });
 }
 
@@ -135,5 +135,9 @@ void setup(trellis::plugin& p) {
 TRELLIS_PLUGIN(R"({
   "id": "core-pages", "version": "0.1.0", "name": "Core pages",
   "description": "Home, the plugin list and live host figures",
-  "contributions": {"pages": ["GET /", "GET /plugins", "GET /live"]}
+  "contributions": {"pages": ["GET /", "GET /plugins", "GET /live"]},
+  "permissions": {
+    "core-pages.plugins:view": {"description": "See the plugin list with manifests and rejection reasons", "grants": ["admin"]},
+    "core-pages.host:view": {"description": "See the live host figures", "grants": ["admin"]}
+  }
 })", setup)

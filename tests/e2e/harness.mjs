@@ -28,7 +28,7 @@ function required(name) {
 /// Starts `trellis serve` on 127.0.0.1 and a free port with exactly the given
 /// plugin files, each in a directory of its own. Resolves once the server
 /// printed its URL.
-export async function startServer() {
+export async function startServer(options = {}) {
   const trellis = required("TRELLIS_BIN");
   const plugins = required("TRELLIS_E2E_PLUGINS").split(path.delimiter).filter(Boolean);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "trellis-e2e-"));
@@ -47,6 +47,10 @@ export async function startServer() {
   for (const key of Object.keys(env)) {
     if (key.startsWith("TRELLIS_") && !key.startsWith("TRELLIS_E2E")) delete env[key];
   }
+  // These tests are about pages, not sign-in: they browse as an anonymous
+  // admin. security.test.mjs signs in for real.
+  env.TRELLIS_AUTH_ANONYMOUS_ROLE = options.anonymousRole ?? "admin";
+  Object.assign(env, options.env || {});
   const child = spawn(trellis, args, { env, stdio: ["ignore", "pipe", "pipe"] });
   const server = { child, work, url: null, log: "", exit: null };
   child.stderr.setEncoding("utf8");

@@ -25,6 +25,8 @@
 
 #include "trellis/host/calls.hpp"
 #include "trellis/host/config.hpp"
+#include "trellis/host/metrics.hpp"
+#include "trellis/host/principal.hpp"
 
 namespace {
 
@@ -783,6 +785,158 @@ TEST(PluginLoader, Abi12PluginPublishesThroughNewerTable) {
   EXPECT_EQ(out.str(), "publish object: " + std::to_string(TRELLIS_OK) + "\npublish array: " +
                            std::to_string(TRELLIS_INVALID_ARGUMENT) + "\npublished values must be a JSON object\n");
   EXPECT_EQ(err.str(), "");
+}
+
+const fs::path& abi_1_3_plugin() {
+  static const fs::path path = fixture("abi_1_3", "abi_1_3.so");
+  return path;
+}
+
+// The value of the sample `name` in the host's /metrics text; -1 when absent.
+double metric_value(const th::plugin_host& host, std::string_view name) {
+  for (const std::string& line : split_lines(th::scrape(host))) {
+    if (line.size() > name.size() && line.compare(0, name.size(), name) == 0 && line[name.size()] == ' ') {
+      return std::stod(line.substr(name.size() + 1));
+    }
+  }
+  return -1;
+}
+
+// A C plugin built against the frozen 1.3 header loads into the current host
+// with what 1.3 appended: its named query, visualization, asset and metric.
+TEST(PluginLoader, LoadsPluginBuiltAgainstAbi13) {
+  harness h({good_plugin(), abi_1_3_plugin()});
+  EXPECT_THAT(h.problems(), IsEmpty()) << joined(h.lines());
+  const th::plugin_record* rec = h.record(abi_1_3_plugin());
+  ASSERT_NE(rec, nullptr);
+  EXPECT_EQ(rec->state, plugin_state::loaded) << rec->error;
+  ASSERT_TRUE(rec->info.has_value());
+  EXPECT_EQ(rec->info->abi_major, 1U);
+  EXPECT_EQ(rec->info->abi_minor, 3U);
+  const th::query_entry* q = h.registry().find_query("abi-one-three/count-kind");
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(q->source, "nowhere");
+  ASSERT_EQ(q->params.size(), 1U);
+  EXPECT_EQ(q->params[0].name, "kind");
+  ASSERT_EQ(q->columns.size(), 1U);
+  EXPECT_EQ(q->columns[0].type, TRELLIS_VALUE_INT64);
+  EXPECT_NE(h.registry().find_visualization("tally"), nullptr);
+  EXPECT_NE(h.registry().find_page("GET", "/abi-one-three/tally"), nullptr);
+  EXPECT_NE(h.registry().find_asset("abi-one-three", "tally.css"), nullptr);
+  EXPECT_GE(metric_value(h.host(), "trellis_plugin_abi_one_three_pages_total"), 0.0)
+      << "the plugin's counter is on /metrics";
+  expect_good_loaded(h);
+}
+
+// The 1.3 plugin's page renders with its own visualization through render,
+// which hands back the asset render_require named; the page passes it to
+// the layout with response_add_asset and counts itself with metric_add.
+TEST(PluginLoader, Abi13PluginRendersIntoTheLayoutAndCounts) {
+  harness h({abi_1_3_plugin()});
+  const th::page_entry* tally = h.registry().find_page("GET", "/abi-one-three/tally");
+  ASSERT_NE(tally, nullptr);
+  const double before = metric_value(h.host(), "trellis_plugin_abi_one_three_pages_total");
+  for (int i = 0; i < 2; ++i) {
+    th::page_request req;
+    req.method = "GET";
+    req.path = "/abi-one-three/tally";
+    th::page_response res;
+    th::call_status s = th::call_page(*tally, req, res);
+    ASSERT_TRUE(s.ok()) << s.message;
+    EXPECT_EQ(res.status, 200);
+    EXPECT_EQ(res.layout_title, std::optional<std::string>("Tally of a 1.3 plugin"));
+    EXPECT_EQ(res.assets, std::vector<std::string>{"/abi-one-three/static/tally.css"});
+    EXPECT_EQ(res.body, "<p class=\"tally\">3 values, sum 60</p>");
+  }
+  EXPECT_EQ(metric_value(h.host(), "trellis_plugin_abi_one_three_pages_total"), before + 2);
+}
+
+// The 1.3 plugin's command gets the host's refusals back through the newer
+// table, each with its message: a named query whose source is not
+// configured, an unknown query, an undeclared option, a negative counter
+// increment and a gauge operation on a counter.
+TEST(PluginLoader, Abi13PluginGetsRefusalsThroughNewerTable) {
+  harness h({abi_1_3_plugin()});
+  const th::command_entry* cmd = h.registry().find_command("one-three");
+  ASSERT_NE(cmd, nullptr);
+  std::ostringstream out;
+  std::ostringstream err;
+  EXPECT_EQ(th::call_command(*cmd, {}, out, err), 0) << err.str();
+  EXPECT_EQ(err.str(), "");
+  const std::vector<std::string> lines = split_lines(out.str());
+  ASSERT_EQ(lines.size(), 5U) << out.str();
+  const std::string not_found = std::to_string(TRELLIS_NOT_FOUND);
+  const std::string invalid = std::to_string(TRELLIS_INVALID_ARGUMENT);
+  EXPECT_EQ(lines[0], "named_query: status " + not_found +
+                          ": query 'abi-one-three/count-kind': no data source 'nowhere' (configured: none)");
+  EXPECT_EQ(lines[1], "named_query unknown: status " + not_found + ": no named query 'abi-one-three/nope'");
+  EXPECT_EQ(lines[2], "render bad option: status " + invalid +
+                          ": unknown option 'colour' for visualization 'tally' (options: unit)");
+  EXPECT_EQ(lines[3], "metric_add -1: status " + invalid +
+                          ": metric_add on 'trellis_plugin_abi_one_three_pages_total': a counter only goes up "
+                          "(value -1.000000)");
+  EXPECT_EQ(lines[4], "metric_set: status " + invalid +
+                          ": metric_set on 'trellis_plugin_abi_one_three_pages_total': it is a counter; use "
+                          "metric_add");
+}
+
+const fs::path& whoami_plugin() {
+  static const fs::path path = fixture("whoami", "whoami.so");
+  return path;
+}
+
+// Runs the whoami page (ABI 1.4 through the SDK) for `request`; returns its body.
+std::string whoami(const harness& h, th::page_request request) {
+  const th::page_entry* me = h.registry().find_page("GET", "/whoami/me");
+  if (me == nullptr) return "no page GET /whoami/me";
+  request.method = "GET";
+  request.path = "/whoami/me";
+  th::page_response res;
+  th::call_status s = th::call_page(*me, request, res);
+  if (!s.ok()) return "failed: " + s.message;
+  return res.body;
+}
+
+th::principal grace() {
+  th::principal p;
+  p.user_id = 12;
+  p.name = "grace";
+  p.roles = {"viewer", "admin"};
+  p.session_key = "not-for-plugins";
+  p.csrf_token = "not-for-plugins-either";
+  return p;
+}
+
+// A plugin built with the SDK of ABI 1.4 learns who the request acts for:
+// id, name and roles, and whether a permission is held; an undeclared
+// permission ("x.y:z") and an anonymous request are "no".
+TEST(PluginLoader, SdkPluginSeesRequestUserAndPermissions) {
+  harness h({whoami_plugin()});
+  EXPECT_THAT(h.problems(), IsEmpty()) << joined(h.lines());
+  const th::plugin_record* rec = h.record(whoami_plugin());
+  ASSERT_NE(rec, nullptr);
+  ASSERT_EQ(rec->state, plugin_state::loaded) << rec->error;
+  EXPECT_EQ(rec->info->abi_minor, unsigned{TRELLIS_ABI_MINOR});
+
+  th::page_request signed_in;
+  signed_in.user = grace();
+  signed_in.allowed = [](std::string_view permission) { return permission == "whoami.profile:read"; };
+  EXPECT_EQ(whoami(h, signed_in),
+            "user 12 grace\nroles [viewer] [admin]\nadmin role: yes\nallowed x.y:z: no\n");
+  signed_in.query_params = {{"permission", "whoami.profile:read"}};
+  EXPECT_EQ(whoami(h, signed_in),
+            "user 12 grace\nroles [viewer] [admin]\nadmin role: yes\nallowed whoami.profile:read: yes\n");
+
+  th::page_request anonymous;
+  anonymous.allowed = [](std::string_view) { return true; };
+  anonymous.query_params = {{"permission", "whoami.profile:read"}};
+  EXPECT_EQ(whoami(h, anonymous), "anonymous\nallowed whoami.profile:read: no\n");
+
+  th::page_request no_check;
+  no_check.user = grace();
+  no_check.user->roles.clear();
+  no_check.query_params = {{"permission", "whoami.profile:read"}};
+  EXPECT_EQ(whoami(h, no_check), "user 12 grace\nroles\nadmin role: no\nallowed whoami.profile:read: no\n");
 }
 
 // The 1.0 plugin's page and command run through the current host.

@@ -41,7 +41,8 @@ inline std::ostream& operator<<(std::ostream& os, const run_result& r) {
 }
 
 /// Environment variables for the child: the test's own environment minus
-/// every TRELLIS_* variable, plus these.
+/// every TRELLIS_* variable, plus these (and TRELLIS_AUTH_ANONYMOUS_ROLE=admin
+/// unless they set it).
 using env_vars = std::map<std::string, std::string>;
 
 /// `trellis ARGS...` as a child process with piped stdout and stderr and
@@ -57,6 +58,9 @@ class trellis_process {
       if (std::string_view(*e).substr(0, 8) != "TRELLIS_") env_store.emplace_back(*e);
     }
     for (const auto& [k, v] : env) env_store.push_back(k + "=" + v);
+    // Tests of features other than sign-in run the server with an anonymous
+    // admin; the security tests pass TRELLIS_AUTH_ANONYMOUS_ROLE themselves.
+    if (!env.contains("TRELLIS_AUTH_ANONYMOUS_ROLE")) env_store.emplace_back("TRELLIS_AUTH_ANONYMOUS_ROLE=admin");
 
     int out_pipe[2];
     int err_pipe[2];

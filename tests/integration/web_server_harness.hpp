@@ -28,6 +28,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "trellis/host/access.hpp"
 #include "trellis/host/http_server.hpp"
 #include "trellis/host/plugin_host.hpp"
 #include "trellis/host/web_app.hpp"
@@ -208,7 +209,15 @@ class web_server {
     host_ = std::make_unique<th::plugin_host>(
         std::move(setup.config), [](std::string_view) -> std::optional<std::string> { return std::nullopt; }, logger_);
     host_->load(setup.plugins);
-    app_ = std::make_unique<th::web_app>(*host_, th::web_options{});
+    // The web tests of features other than sign-in act as an anonymous admin,
+    // with the real permission checks (tests/integration/security_test.cpp
+    // covers sign-in and roles).
+    std::vector<std::string> warnings;
+    policy_.emplace(th::access_policy::from(*host_, host_->config(), warnings));
+    th::web_options web;
+    web.security.policy = &*policy_;
+    web.security.anonymous_role = "admin";
+    app_ = std::make_unique<th::web_app>(*host_, std::move(web));
     th::server_options options;
     options.address = "127.0.0.1";
     options.port = 0;
@@ -275,6 +284,7 @@ class web_server {
   std::shared_ptr<capture_sink> sink_ = std::make_shared<capture_sink>();
   std::shared_ptr<spdlog::logger> logger_;
   std::unique_ptr<th::plugin_host> host_;
+  std::optional<th::access_policy> policy_;
   std::unique_ptr<th::web_app> app_;
   std::unique_ptr<th::http_server> server_;
   std::promise<void> finished_;

@@ -23,6 +23,9 @@ _Static_assert(offsetof(trellis_plugin_def, abi_minor) == sizeof(size_t) + sizeo
                "abi_minor never moves");
 _Static_assert(offsetof(trellis_page_desc, menu_order) > offsetof(trellis_page_desc, handle),
                "fields appended in 1.1 come after the 1.0 ones");
+_Static_assert(offsetof(trellis_user, struct_size) == 0, "struct_size comes first");
+_Static_assert(offsetof(trellis_host_api, request_allowed) > offsetof(trellis_host_api, metric_observe),
+               "functions appended in 1.4 come after the 1.3 ones");
 
 TRELLIS_MANIFEST("{\"id\": \"c11-check\", \"version\": \"1.0.0\"}");
 
@@ -41,9 +44,18 @@ static trellis_status c11_handle(void* user_data, trellis_request req, trellis_r
                                  trellis_error err) {
   trellis_str method;
   trellis_str value;
+  trellis_user user;
   (void)user_data;
   (void)err;
   if (c11_api->request_method(req, &method) != TRELLIS_OK) return TRELLIS_ERROR;
+  memset(&user, 0, sizeof user);
+  user.struct_size = sizeof user;
+  if (c11_api->request_user(req, &user) == TRELLIS_OK && user.role_count > 0) {
+    value = user.roles[0];
+    (void)user.id;
+    (void)user.name;
+  }
+  if (c11_api->request_allowed(req, c11_str("c11-check.items:read")) != 1) value = c11_str("-");
   if (c11_api->request_header(req, c11_str("accept"), &value) == TRELLIS_NOT_FOUND) {
     value = c11_str("*/*");
   }

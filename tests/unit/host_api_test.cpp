@@ -853,6 +853,184 @@ TEST_F(Request, AppendsWrites) {
   EXPECT_EQ(api->response_write(nullptr, s("x")), TRELLIS_INVALID_ARGUMENT);
 }
 
+// -- Who the request acts for (ABI 1.4) ---------------------------------------
+
+namespace {
+
+host::principal ada() {
+  host::principal p;
+  p.user_id = 42;
+  p.name = "ada";
+  p.roles = {"admin", "viewer"};
+  p.session_key = "session-hash";
+  p.csrf_token = "csrf-secret";
+  return p;
+}
+
+// A trellis_user whose every byte after struct_size is 0xAB, to see which
+// fields the host wrote.
+trellis_user poisoned_user(std::size_t struct_size) {
+  trellis_user u;
+  std::memset(static_cast<void*>(&u), 0xAB, sizeof u);
+  u.struct_size = struct_size;
+  return u;
+}
+bool untouched(const void* field, std::size_t size) {
+  const auto* bytes = static_cast<const unsigned char*>(field);
+  for (std::size_t i = 0; i < size; ++i) {
+    if (bytes[i] != 0xAB) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// A signed-in user comes out as id, name and roles; the roles array is the
+// same on every call, so it stays valid until the handler returns.
+TEST_F(Request, HandsOutTheSignedInUser) {
+  request.user = ada();
+  trellis_user u{};
+  u.struct_size = sizeof u;
+  ASSERT_EQ(api->request_user(&req, &u), TRELLIS_OK) << v(api->last_error(nullptr));
+  EXPECT_EQ(u.struct_size, sizeof(trellis_user));
+  EXPECT_EQ(u.id, 42);
+  EXPECT_EQ(v(u.name), "ada");
+  ASSERT_EQ(u.role_count, 2U);
+  ASSERT_NE(u.roles, nullptr);
+  EXPECT_EQ(v(u.roles[0]), "admin");
+  EXPECT_EQ(v(u.roles[1]), "viewer");
+
+  trellis_user again{};
+  again.struct_size = sizeof again;
+  ASSERT_EQ(api->request_user(&req, &again), TRELLIS_OK);
+  EXPECT_EQ(again.roles, u.roles) << "a second call must not move the first call's array";
+  EXPECT_EQ(v(u.roles[1]), "viewer");
+}
+
+// An API token's principal: id 0, its label as the name, and no roles gives
+// a NULL array with count 0.
+TEST_F(Request, HandsOutATokenPrincipalWithoutRoles) {
+  host::principal token;
+  token.how = host::principal::via::token;
+  token.name = "token:ci";
+  request.user = token;
+  trellis_user u = poisoned_user(sizeof(trellis_user));
+  ASSERT_EQ(api->request_user(&req, &u), TRELLIS_OK);
+  EXPECT_EQ(u.id, 0);
+  EXPECT_EQ(v(u.name), "token:ci");
+  EXPECT_EQ(u.roles, nullptr);
+  EXPECT_EQ(u.role_count, 0U);
+}
+
+// Nobody signed in: NOT_FOUND, as for an absent cookie, and nothing written.
+TEST_F(Request, UserIsNotFoundWhenNobodyIsSignedIn) {
+  trellis_user u = poisoned_user(sizeof(trellis_user));
+  EXPECT_EQ(api->request_user(&req, &u), TRELLIS_NOT_FOUND);
+  EXPECT_EQ(std::string(v(api->last_error(nullptr))), "nobody is signed in");
+  EXPECT_EQ(u.struct_size, sizeof(trellis_user));
+  EXPECT_TRUE(untouched(&u.id, sizeof(trellis_user) - sizeof u.struct_size));
+}
+
+// A caller's struct_size that ends after `name` gets id and name only; one
+// that cuts `name` in half gets id only; struct_size comes back as the size
+// the host filled.
+TEST_F(Request, FillsOnlyTheUserFieldsThatFit) {
+  request.user = ada();
+  const std::size_t through_name = offsetof(trellis_user, name) + sizeof(trellis_str);
+  trellis_user u = poisoned_user(through_name);
+  ASSERT_EQ(api->request_user(&req, &u), TRELLIS_OK);
+  EXPECT_EQ(u.struct_size, through_name);
+  EXPECT_EQ(u.id, 42);
+  EXPECT_EQ(v(u.name), "ada");
+  EXPECT_TRUE(untouched(&u.roles, sizeof u.roles)) << "roles lies beyond the caller's struct_size";
+  EXPECT_TRUE(untouched(&u.role_count, sizeof u.role_count));
+
+  trellis_user cut = poisoned_user(offsetof(trellis_user, name) + 4);
+  ASSERT_EQ(api->request_user(&req, &cut), TRELLIS_OK);
+  EXPECT_EQ(cut.struct_size, offsetof(trellis_user, name)) << "the host filled up to the end of id";
+  EXPECT_EQ(cut.id, 42);
+  EXPECT_TRUE(untouched(&cut.name, sizeof cut.name)) << "half a field is not written";
+
+  trellis_user bare = poisoned_user(sizeof(std::size_t));
+  ASSERT_EQ(api->request_user(&req, &bare), TRELLIS_OK);
+  EXPECT_EQ(bare.struct_size, sizeof(std::size_t));
+  EXPECT_TRUE(untouched(&bare.id, sizeof(trellis_user) - sizeof bare.struct_size));
+}
+
+// A newer caller's bigger struct: the host fills what it knows, says so in
+// struct_size, and leaves the rest alone.
+TEST_F(Request, FillsTheKnownPartOfANewerBiggerUser) {
+  request.user = ada();
+  struct newer_user {
+    trellis_user known;
+    std::int64_t appended_later;
+  } bigger{};
+  bigger.known.struct_size = sizeof bigger;
+  bigger.appended_later = 7;
+  ASSERT_EQ(api->request_user(&req, &bigger.known), TRELLIS_OK);
+  EXPECT_EQ(bigger.known.struct_size, sizeof(trellis_user));
+  EXPECT_EQ(bigger.known.role_count, 2U);
+  EXPECT_EQ(bigger.appended_later, 7);
+}
+
+// NULL arguments and a struct_size that cannot hold itself are refused.
+TEST_F(Request, RefusesBadUserArguments) {
+  request.user = ada();
+  trellis_user u{};
+  u.struct_size = sizeof u;
+  EXPECT_EQ(api->request_user(nullptr, &u), TRELLIS_INVALID_ARGUMENT);
+  EXPECT_EQ(api->request_user(&req, nullptr), TRELLIS_INVALID_ARGUMENT);
+  trellis_request_s empty{};
+  EXPECT_EQ(api->request_user(&empty, &u), TRELLIS_INVALID_ARGUMENT);
+  for (std::size_t size : {std::size_t{0}, std::size_t{4}}) {
+    trellis_user small = poisoned_user(size);
+    EXPECT_EQ(api->request_user(&req, &small), TRELLIS_INVALID_ARGUMENT) << size;
+    EXPECT_EQ(std::string(v(api->last_error(nullptr))),
+              "trellis_user.struct_size is " + std::to_string(size) + ": set it to sizeof(trellis_user)");
+    EXPECT_TRUE(untouched(&small.id, sizeof(trellis_user) - sizeof small.struct_size));
+  }
+}
+
+// request_allowed asks the request's check with the exact name; 1 or 0.
+TEST_F(Request, AllowsWhatThePrincipalHolds) {
+  request.user = ada();
+  std::vector<std::string> asked;
+  request.allowed = [&](std::string_view permission) {
+    asked.emplace_back(permission);
+    return permission == "alpha.items:read";
+  };
+  EXPECT_EQ(api->request_allowed(&req, s("alpha.items:read")), 1);
+  EXPECT_EQ(api->request_allowed(&req, s("alpha.items:write")), 0);
+  EXPECT_EQ(api->request_allowed(&req, s("x.y:z")), 0);
+  EXPECT_EQ(asked, (std::vector<std::string>{"alpha.items:read", "alpha.items:write", "x.y:z"}));
+}
+
+// Anonymous requests, requests without a check, an empty name and a NULL
+// request are all "no", without asking the check.
+TEST_F(Request, AllowsNothingWithoutAUserOrACheck) {
+  int asked = 0;
+  request.allowed = [&](std::string_view) {
+    ++asked;
+    return true;
+  };
+  EXPECT_EQ(api->request_allowed(&req, s("alpha.items:read")), 0) << "anonymous";
+  request.user = ada();
+  EXPECT_EQ(api->request_allowed(&req, s("")), 0);
+  EXPECT_EQ(api->request_allowed(&req, trellis_str{nullptr, 0}), 0);
+  EXPECT_EQ(api->request_allowed(nullptr, s("alpha.items:read")), 0);
+  EXPECT_EQ(asked, 0);
+  request.allowed = nullptr;
+  EXPECT_EQ(api->request_allowed(&req, s("alpha.items:read")), 0) << "an empty check allows nothing";
+}
+
+// A check that throws is a "no", with its message in last_error.
+TEST_F(Request, AllowedIsZeroWhenTheCheckFails) {
+  request.user = ada();
+  request.allowed = [](std::string_view) -> bool { throw std::runtime_error("role store is gone"); };
+  EXPECT_EQ(api->request_allowed(&req, s("alpha.items:read")), 0);
+  EXPECT_EQ(std::string(v(api->last_error(nullptr))), "role store is gone");
+}
+
 // -- Calling into plugins ----------------------------------------------------
 
 namespace {

@@ -22,6 +22,11 @@ void setup(trellis::plugin& p) {
                body += req.query("q").value_or("");
                body += req.header("Accept").value_or("");
                body += req.cookie("session").value_or("");
+               if (std::optional<trellis::user> u = req.user()) {
+                 body += u->name + std::to_string(u->id);
+                 if (u->has_role("admin") && !u->roles.empty()) body += u->roles.front();
+               }
+               if (req.allowed("sdk-check.items:read")) body += "allowed";
                trellis_request raw_req = req;
                trellis_response raw_res = res;
                if (raw_req != req.raw() || raw_res != res.raw()) throw trellis::error("raw");

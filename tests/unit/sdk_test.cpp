@@ -5,11 +5,14 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "trellis/host/calls.hpp"
@@ -47,17 +50,20 @@ class Sdk : public ::testing::Test {
     current_setup = nullptr;
   }
 
-  // Runs the plugin's init with `fn` as its setup, as the host would.
-  host::call_status init(std::function<void(trellis::plugin&)> fn) {
+  // Runs the plugin's init with `fn` as its setup, as the host would, with
+  // the host's table or `table` (which must outlive the plugin).
+  host::call_status init(std::function<void(trellis::plugin&)> fn,
+                         const trellis_host_api* table = host::host_api()) {
     current_setup = std::move(fn);
     host::call_status result;
     trellis_error_s err{&result};
-    result.status = entry::def()->init(&plugin_, host::host_api(), &state_, &err);
+    result.status = entry::def()->init(&plugin_, table, &state_, &err);
     plugin_.staging = nullptr;  // registration is over
     return result;
   }
-  void init_ok(std::function<void(trellis::plugin&)> fn) {
-    host::call_status st = init(std::move(fn));
+  void init_ok(std::function<void(trellis::plugin&)> fn,
+               const trellis_host_api* table = host::host_api()) {
+    host::call_status st = init(std::move(fn), table);
     ASSERT_TRUE(st.ok()) << st.message;
     ASSERT_NE(state_, nullptr);
   }
@@ -78,6 +84,7 @@ class Sdk : public ::testing::Test {
   void* state_ = nullptr;
   std::ostringstream out_;
   std::ostringstream err_;
+  trellis_host_api older_api_{};  // a table as an older host hands it out
 };
 
 }  // namespace
@@ -168,6 +175,82 @@ TEST_F(Sdk, PageHandlerReadsRequestAndWritesResponse) {
       "GET /sdk-test/items/42 id=42 q=x y missing=- accept=text/html session=s1 body=payload");
   EXPECT_EQ(response.headers,
             (host::string_pairs{{"X-Item", "42"}, {"Content-Type", "application/json"}}));
+}
+
+namespace {
+
+// A page that writes what request::user() and request::allowed() say.
+void add_whoami_page(trellis::plugin& p) {
+  p.add_page({.path = "/me"}, [](trellis::request& req, trellis::response& res) {
+    std::string body;
+    if (std::optional<trellis::user> u = req.user()) {
+      body = std::to_string(u->id) + " " + u->name + " roles:";
+      for (const auto& r : u->roles) body += " " + r;
+      body += u->has_role("admin") ? " (admin)" : " (not admin)";
+    } else {
+      body = "anonymous";
+    }
+    body += std::string(" read:") + (req.allowed("sdk-test.items:read") ? "yes" : "no");
+    body += std::string(" xyz:") + (req.allowed("x.y:z") ? "yes" : "no");
+    res.write(body);
+  });
+}
+
+host::page_request signed_in_request() {
+  host::page_request request;
+  request.method = "GET";
+  request.path = "/sdk-test/me";
+  host::principal p;
+  p.user_id = 7;
+  p.name = "grace";
+  p.roles = {"viewer", "admin"};
+  request.user = p;
+  request.allowed = [](std::string_view permission) { return permission == "sdk-test.items:read"; };
+  return request;
+}
+
+}  // namespace
+
+// request::user() copies the id, name and roles; allowed() answers per permission.
+TEST_F(Sdk, ReadsRequestUserAndPermissions) {
+  init_ok(add_whoami_page);
+  host::page_response response;
+  host::call_status st = page("GET /sdk-test/me", signed_in_request(), response);
+  ASSERT_TRUE(st.ok()) << st.message;
+  EXPECT_EQ(response.body, "7 grace roles: viewer admin (admin) read:yes xyz:no");
+
+  host::page_request anonymous = signed_in_request();
+  anonymous.user.reset();
+  host::page_response anonymous_response;
+  st = page("GET /sdk-test/me", anonymous, anonymous_response);
+  ASSERT_TRUE(st.ok()) << st.message;
+  EXPECT_EQ(anonymous_response.body, "anonymous read:no xyz:no");
+}
+
+// On a host whose table ends before the 1.4 calls, user() is nullopt and
+// allowed() false, without calling past the table's end (those slots are
+// NULL here, so a call would crash).
+TEST_F(Sdk, UserAndAllowedDegradeOnAnOlderHost) {
+  older_api_ = *host::host_api();
+  older_api_.struct_size = offsetof(trellis_host_api, request_user);
+  older_api_.request_user = nullptr;
+  older_api_.request_allowed = nullptr;
+  init_ok(add_whoami_page, &older_api_);
+  host::page_response response;
+  host::call_status st = page("GET /sdk-test/me", signed_in_request(), response);
+  ASSERT_TRUE(st.ok()) << st.message;
+  EXPECT_EQ(response.body, "anonymous read:no xyz:no");
+}
+
+// has_role compares role names exactly.
+TEST(SdkUser, HasRoleComparesExactly) {
+  const trellis::user u{.id = 1, .name = "ada", .roles = {"admin", "viewer"}};
+  EXPECT_TRUE(u.has_role("admin"));
+  EXPECT_TRUE(u.has_role("viewer"));
+  EXPECT_FALSE(u.has_role("Admin"));
+  EXPECT_FALSE(u.has_role("adm"));
+  EXPECT_FALSE(u.has_role(""));
+  EXPECT_FALSE(trellis::user{}.has_role("admin"));
 }
 
 // text() sets a plain-text content type and appends the body.

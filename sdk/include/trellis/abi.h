@@ -47,6 +47,9 @@
  *     only valid during init.
  *   - query and named_query (since 1.3) block until the query has finished;
  *     the result handler runs on the calling thread.
+ *   - request_user and request_allowed (since 1.4) follow the rule of every
+ *     request_* function: a trellis_request, and what is read from it, is
+ *     valid only until the handler that received it returns.
  */
 #ifndef TRELLIS_ABI_H
 #define TRELLIS_ABI_H
@@ -59,7 +62,7 @@ extern "C" {
 #endif
 
 #define TRELLIS_ABI_MAJOR 1
-#define TRELLIS_ABI_MINOR 3
+#define TRELLIS_ABI_MINOR 4
 
 /* The one symbol a plugin exports. */
 #define TRELLIS_ENTRY_SYMBOL "trellis_plugin_entry"
@@ -342,6 +345,20 @@ typedef struct trellis_rendering {
   size_t asset_count;
 } trellis_rendering;
 
+/* Who a request acts for (since 1.4), as host_api->request_user fills it:
+ * the signed-in user, or the owner of an API token. The caller sets
+ * struct_size; the host writes only the fields that fit in it and sets
+ * struct_size to the size it filled. Strings and the roles array are valid
+ * until the page handler returns. The host hands out nothing else of the
+ * principal: not its session key, not its CSRF token. */
+typedef struct trellis_user {
+  size_t struct_size;        /* set by the caller */
+  int64_t id;                /* the user's id; 0 for an API token not tied to a user */
+  trellis_str name;          /* the user name ("token:<label>" for such a token) */
+  const trellis_str* roles;  /* role names, as the host stores them; NULL when role_count is 0 */
+  size_t role_count;
+} trellis_user;
+
 /* A metric a plugin defines (since 1.3), shown on the host's /metrics page
  * as trellis_plugin_<plugin id, '-' as '_'>_<name>; counters also get a
  * "_total" suffix unless the name has one. */
@@ -555,6 +572,20 @@ typedef struct trellis_host_api {
   trellis_status (*metric_add)(trellis_metric metric, double value);
   trellis_status (*metric_set)(trellis_metric metric, double value);
   trellis_status (*metric_observe)(trellis_metric metric, double value);
+
+  /* -- appended in 1.4 -- */
+  /* Who the request acts for. Fills *out_user (whose struct_size the caller
+   * set; see trellis_user). NOT_FOUND when nobody is signed in (*out_user is
+   * left as it was); INVALID_ARGUMENT for a NULL argument or a struct_size
+   * too small to hold struct_size itself. Threading: as the other request_*
+   * functions. */
+  trellis_status (*request_user)(trellis_request req, trellis_user* out_user);
+  /* 1 when the request's principal holds `permission` ("<plugin-id>.resource:
+   * action", any plugin's), through its roles; else 0: also for an anonymous
+   * request, a permission no plugin declared, and on any error (a NULL
+   * request, an empty name). For tailoring what a page shows or offers; it
+   * grants nothing by itself. Threading: as the other request_* functions. */
+  int32_t (*request_allowed)(trellis_request req, trellis_str permission);
 } trellis_host_api;
 
 /* ------------------------------------------------------------------------ */

@@ -181,6 +181,21 @@ struct holder {
 
 }  // namespace detail
 
+/// Who a request acts for (ABI 1.4): the signed-in user, or the owner of an
+/// API token. The id, name and roles are all a plugin learns of a session.
+struct user {
+  std::int64_t id = 0;  ///< 0 for an API token not tied to a user
+  std::string name;     ///< the user name; "token:<label>" for such a token
+  std::vector<std::string> roles;
+  /// Whether `role` is one of roles, compared exactly.
+  bool has_role(std::string_view role) const {
+    for (const auto& r : roles) {
+      if (r == role) return true;
+    }
+    return false;
+  }
+};
+
 /// The HTTP request a page handler receives. Views stay valid until the handler returns.
 class request {
  public:
@@ -218,6 +233,37 @@ class request {
     detail::check(ctx_, s, "read JSON body");
     out.text = to_view(text);
     return out;
+  }
+  /// Who the request acts for; nullopt when nobody is signed in. Also
+  /// nullopt when the host's table is too short to hold request_user (older
+  /// than ABI 1.4: such a host refuses a 1.4 plugin, but a pre-release table
+  /// may be short), so the page behaves as for an anonymous visitor.
+  std::optional<trellis::user> user() const {
+    if (ctx_.api->struct_size < offsetof(trellis_host_api, request_user) + sizeof(trellis_host_api::request_user)) {
+      return std::nullopt;
+    }
+    trellis_user raw{};
+    raw.struct_size = sizeof raw;
+    trellis_status s = ctx_.api->request_user(raw_, &raw);
+    if (s == TRELLIS_NOT_FOUND) return std::nullopt;
+    detail::check(ctx_, s, "read request user");
+    trellis::user out;
+    out.id = raw.id;
+    out.name = std::string(to_view(raw.name));
+    out.roles.reserve(raw.role_count);
+    for (std::size_t i = 0; i < raw.role_count; ++i) out.roles.emplace_back(to_view(raw.roles[i]));
+    return out;
+  }
+  /// Whether the request's user holds `permission` ("<plugin-id>.resource:action").
+  /// false for an anonymous request, for a permission no plugin declared, on
+  /// any error, and when the host's table is too short to hold
+  /// request_allowed (older than ABI 1.4), so a plugin degrades to showing
+  /// less, never more.
+  bool allowed(std::string_view permission) const noexcept {
+    if (ctx_.api->struct_size < offsetof(trellis_host_api, request_allowed) + sizeof(trellis_host_api::request_allowed)) {
+      return false;
+    }
+    return ctx_.api->request_allowed(raw_, to_str(permission)) == 1;
   }
   trellis_request raw() const noexcept { return raw_; }
   operator trellis_request() const noexcept { return raw_; }  // NOLINT(google-explicit-constructor)
@@ -447,7 +493,7 @@ class histogram : public metric {
 struct page_options {
   std::string method = "GET";
   std::string path{};        ///< relative to /<plugin-id>, e.g. "/items/{id}"
-  std::string permission{};  ///< empty = public
+  std::string permission{};  ///< empty: trellis.pages:view (anyone who may open pages)
   std::string menu{};        ///< non-empty: a navigation entry with this title
   int menu_order = 0;
 };

@@ -10,11 +10,13 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include <boost/json/value.hpp>
 
+#include "trellis/host/principal.hpp"
 #include "trellis/host/registry.hpp"
 
 namespace trellis::host {
@@ -35,6 +37,12 @@ struct page_request {
   string_pairs headers;       ///< names compared case-insensitively
   string_pairs cookies;
   std::string body;
+  /// Who the request acts for; empty when nobody is signed in. Plugins see
+  /// its id, name and roles (request_user), nothing else of it.
+  std::optional<principal> user;
+  /// Whether `user` holds a permission (request_allowed). Must answer false
+  /// for a permission no plugin declared. Empty: nothing is allowed.
+  std::function<bool(std::string_view permission)> allowed;
 };
 
 /// A body the plugin produces chunk by chunk (response_stream). Owns the
@@ -119,6 +127,9 @@ struct trellis_request_s {
   std::optional<boost::json::value> json{};
   std::string json_error{};
   std::list<std::string> scratch{};  // serialized JSON handed out by request_json (stable, and free when unused)
+  // The user's roles as slices, built by the first request_user; kept so the
+  // array handed out stays valid until the handler returns.
+  std::optional<std::vector<trellis_str>> roles{};
 };
 struct trellis_response_s {
   trellis::host::page_response* response = nullptr;

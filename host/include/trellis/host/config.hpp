@@ -18,6 +18,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "trellis/host/access.hpp"
 #include "trellis/host/http_server.hpp"
 #include "trellis/host/manifest.hpp"
 
@@ -65,6 +66,8 @@ struct host_config {
   std::map<std::string, boost::json::object> plugin_tables;  ///< [plugin.<id>], as given
   std::vector<source_config> sources;                   ///< [sources.NAME], in name order
   metrics_config metrics;                               ///< [metrics]
+  std::vector<role_config> roles;                       ///< [roles.NAME], in name order
+  std::string anonymous_role;  ///< [auth] anonymous_role: the role of requests without credentials; empty: none
 };
 
 struct config_result {

@@ -125,6 +125,9 @@ class ws_connection {
 
 /// The application side of WebSocket connections on /ws.
 struct ws_handler {
+  /// Decides whether an upgrade request may open a connection: 0 accepts, an
+  /// HTTP status (401, 403) refuses with that status. None: every upgrade is accepted.
+  std::function<int(const http_request&)> admit;
   std::function<void(const std::shared_ptr<ws_connection>&, const http_request&)> on_open;
   std::function<void(const std::shared_ptr<ws_connection>&, std::string_view message)> on_message;
   std::function<void(const std::shared_ptr<ws_connection>&)> on_close;

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "trellis/host/http_server.hpp"
+#include "trellis/host/web_security.hpp"
 
 namespace trellis::host {
 
@@ -16,6 +17,7 @@ class plugin_host;
 
 struct web_options {
   std::string home;  ///< where "/" redirects; empty: the first menu entry
+  security_options security;  ///< sign-in, permissions, audit (docs/security.md)
 };
 
 class web_app {
