@@ -242,9 +242,9 @@ describe("admin pages in Chromium", { timeout: 240000 }, () => {
     const row = page.locator("#tokens-table tbody tr").filter({ has: page.locator("th", { hasText: label }) });
     await row.waitFor();
     assert.equal(await page.locator("#tokens-table i").count(), 0);
-    assert.deepEqual(await row.locator("td").evaluateAll((tds) => tds.map((td) => td.textContent)).then((t) => [t[0], t[6]]),
+    assert.deepEqual(await row.locator("td").evaluateAll((tds) => tds.map((td) => td.textContent)).then((t) => [t[0], t[5]]),
                      ["admin", "active"]);
-    const expires = new Date(await row.locator("td:nth-child(6) time").getAttribute("datetime"));
+    const expires = new Date(await row.locator("td:nth-child(5) time").getAttribute("datetime"));
     const days = (expires - Date.now()) / 86400000;
     assert.ok(days > 29 && days <= 30, `expires in ${days} days, not 30`);
 
@@ -267,7 +267,7 @@ describe("admin pages in Chromium", { timeout: 240000 }, () => {
     // Revoking asks first; dismissing keeps the token.
     page.once("dialog", (d) => d.dismiss());
     await row.getByRole("button", { name: `Revoke ${label}` }).click();
-    assert.equal(await row.locator("td:nth-child(8)").textContent(), "active");
+    assert.equal(await row.locator("td:nth-child(7)").textContent(), "active");
     assert.equal(await withToken(), 200);
 
     let asked = "";
@@ -275,7 +275,7 @@ describe("admin pages in Chromium", { timeout: 240000 }, () => {
     await row.getByRole("button", { name: `Revoke ${label}` }).click();
     await page.locator("#admin-status", { hasText: "is revoked" }).waitFor();
     assert.match(asked, /Revoke the token .ci <i>deploy<\/i>.\?/);
-    await row.locator("td:nth-child(8) .tag", { hasText: "revoked" }).waitFor();
+    await row.locator("td:nth-child(7) .tag", { hasText: "revoked" }).waitFor();
     assert.equal(await row.getByRole("button").count(), 0);
     assert.equal(await focused(page), "tokens-heading");
     assert.equal(await withToken(), 401);
@@ -289,7 +289,7 @@ describe("admin pages in Chromium", { timeout: 240000 }, () => {
     await secretBox.waitFor();
     const never = page.locator("#tokens-table tbody tr").filter({ has: page.locator("th", { hasText: "backup job" }) });
     await never.waitFor();
-    assert.equal(await never.locator("td:nth-child(6)").textContent(), "never");
+    assert.equal(await never.locator("td:nth-child(5)").textContent(), "never");
     await screenshot(page, "admin-tokens");
     page.expectNoProblems();
     await page.close();

@@ -92,6 +92,19 @@
     });
   }
 
+  // Appends a row to a table body, each cell labelled with its column's
+  // heading: on a narrow screen the stylesheet shows rows as stacked cards and
+  // writes the label before each value.
+  function addRow(tbody, cells) {
+    var headings = tbody.parentNode.querySelectorAll("thead th");
+    var row = el("tr", {}, cells);
+    cells.forEach(function (cell, i) {
+      if (headings[i]) cell.setAttribute("data-label", headings[i].textContent);
+    });
+    tbody.appendChild(row);
+    return row;
+  }
+
   // Shows a message in place of a table's rows.
   function tableMessage(tbody, text) {
     clear(tbody);
@@ -161,13 +174,13 @@
         var manage = el("button", { type: "button", class: "secondary", "data-user": u.name,
                                     "aria-label": "Manage " + u.name }, "Manage");
         manage.addEventListener("click", function () { openPanel(u.name); });
-        tbody.appendChild(el("tr", {},
+        addRow(tbody, [
           el("th", { scope: "row" }, u.name),
           el("td", {}, tags(u.roles, "no role")),
           el("td", {}, status),
           el("td", {}, when(u.created, "—")),
           el("td", {}, when(u.last_login, "never")),
-          el("td", {}, manage)));
+          el("td", {}, manage)]);
       });
     }
 
@@ -184,7 +197,7 @@
       if (!u) { closePanel(false); return; }
       $("user-panel-name").textContent = u.name;
       $("user-panel-state").textContent = u.disabled
-          ? "Disabled: cannot sign in, and API tokens they created stop working."
+          ? "Disabled: cannot sign in until enabled again."
           : "Active since " + (u.created ? new Date(u.created).toLocaleDateString() : "an unknown date") + ".";
       roleChoices($("user-roles-choices"), roles, "user-role", u.roles || []);
       $("user-toggle-disabled").textContent = u.disabled ? "Enable user" : "Disable user";
@@ -329,7 +342,7 @@
                       "Revoke");
           action.addEventListener("click", function () { revoke(t, action); });
         }
-        tbody.appendChild(el("tr", {},
+        addRow(tbody, [
           el("th", { scope: "row" }, t.label || t.id),
           el("td", {}, t.role ? el("span", { class: "tag" }, t.role) : ""),
           el("td", {}, t.created_by || el("span", { class: "muted" }, "—")),
@@ -337,7 +350,7 @@
           el("td", {}, when(t.expires, "never")),
           el("td", {}, when(t.last_used, "never")),
           el("td", {}, status),
-          el("td", {}, action)));
+          el("td", {}, action)]);
       });
     }
 
@@ -450,11 +463,11 @@
       permissions.forEach(function (p) {
         var holders = roles.filter(function (r) { return (r.permissions || []).indexOf(p.name) >= 0; })
                            .map(function (r) { return r.name; });
-        tbody.appendChild(el("tr", {},
+        addRow(tbody, [
           el("th", { scope: "row" }, el("code", {}, p.name)),
           el("td", {}, p.owner || "—"),
           el("td", {}, p.description || el("span", { class: "muted" }, "—")),
-          el("td", {}, tags(holders, "no role"))));
+          el("td", {}, tags(holders, "no role"))]);
       });
     }, function (err) {
       clear(list);
