@@ -716,8 +716,10 @@ void setup(trellis::plugin& p) {
   pa::declare_queries(p);
   p.add_asset("app.css", "text/css; charset=utf-8", pa::app_css);
 
-  p.add_page({.path = "/"}, [](trellis::request&, trellis::response& res) {
-    res.status(302).header("Location", url("/analytics")).text("See " + url("/analytics") + "\n");
+  // The analytics views for those who may open them, else the product list.
+  p.add_page({.path = "/"}, [](trellis::request& req, trellis::response& res) {
+    const std::string to = url(req.allowed("product-analytics.analytics:view") ? "/analytics" : "/products");
+    res.status(302).header("Location", to).text("See " + to + "\n");
   });
   p.add_page(
       {.path = "/products", .permission = "product-analytics.catalog:view", .menu = "Products", .menu_order = 20},

@@ -20,6 +20,8 @@
 #include <spdlog/spdlog.h>
 
 #include "cli_data.hpp"
+#include "cli_users.hpp"
+#include "trellis/host/auth.hpp"
 #include "trellis/host/calls.hpp"
 #include "trellis/host/config.hpp"
 #include "trellis/host/demo_data.hpp"
@@ -294,6 +296,17 @@ int serve_http(plugin_host& host, const host_config& config, std::ostream& out, 
     log.error("[auth] anonymous_role names role '{}', which does not exist", config.anonymous_role);
     return 1;
   }
+  if (config.auth.demo_admin) {
+    try {
+      auth_options demo_options = auth_options_from(config.auth);
+      demo_options.role_exists = [&policy](std::string_view role) { return policy->role_exists(std::string(role)); };
+      auth_store store(std::move(demo_options));
+      if (ensure_demo_admin(store, out)) log.info("created the demo admin user (its password went to stdout only)");
+    } catch (const std::exception& e) {
+      log.error("[auth] demo_admin: {}", e.what());
+      return 1;
+    }
+  }
   web_options web;
   web.home = config.home;
   web.security.policy = &*policy;
@@ -537,8 +550,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   }
   plugin_host host(*config.value, env, logger);
-  // `demo` only writes a database: no plugin code runs for it either.
-  if (!wants_version && !is_inspect && first_command_word(argc, argv) != "demo") {
+  // `demo`, `users` and `tokens` only write databases: no plugin code runs for them either.
+  const auto command_word = first_command_word(argc, argv);
+  if (!wants_version && !is_inspect && command_word != "demo" && command_word != "users" && command_word != "tokens") {
     std::vector<std::string> warnings;
     std::vector<fs::path> files = discover_plugins(dirs, &warnings);
     for (const auto& w : warnings) logger->warn("{}", w);
@@ -582,6 +596,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
 
   data_commands data;
   add_data_commands(app, data);
+  users_commands users;
+  for (const auto& role : config.value->roles) users.known_roles.push_back(role.name);  // [roles.NAME]
+  add_users_commands(app, users);
 
   std::map<const CLI::App*, const command_entry*> plugin_commands;
   std::map<std::string, parsed_values> plugin_values;
@@ -694,6 +711,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     return code;
   }
   if (auto code = run_data_command(data, host, out, err)) return *code;
+  if (auto code = run_users_command(users, *config.value, out, err)) return *code;
   for (const auto& [sub, cmd] : plugin_commands) {
     if (!sub->parsed()) continue;
     parsed_values& values = plugin_values[cmd->name];

@@ -248,6 +248,77 @@ const metrics_key* find_metrics_key(std::string_view name) {
   return nullptr;
 }
 
+// The [auth] keys, like the [server] ones: each puts its value into cfg.
+struct auth_key {
+  std::string_view name;
+  enum kind_t { boolean, integer, string } kind;
+  std::string (*apply)(host_config& cfg, const std::string& text, std::int64_t number, bool flag);
+};
+
+std::string in_range(std::int64_t n, std::int64_t min, std::int64_t max) {
+  if (n < min || n > max) return "is " + std::to_string(n) + "; it must be from " + std::to_string(min) + " to " + std::to_string(max);
+  return {};
+}
+
+const auth_key auth_keys[] = {
+    {"store", auth_key::string,
+     [](host_config& c, const std::string& t, std::int64_t, bool) -> std::string {
+       if (t.empty()) return "is empty; it must be the path of a file";
+       c.auth.store = t;  // made absolute once the file's directory is known
+       return {};
+     }},
+    {"session_idle_minutes", auth_key::integer,
+     [](host_config& c, const std::string&, std::int64_t n, bool) {
+       c.auth.session_idle = std::chrono::minutes(n);
+       return in_range(n, 1, 1440);
+     }},
+    {"session_absolute_hours", auth_key::integer,
+     [](host_config& c, const std::string&, std::int64_t n, bool) {
+       c.auth.session_absolute = std::chrono::hours(n);
+       return in_range(n, 1, 720);
+     }},
+    {"tls_proxy", auth_key::boolean,
+     [](host_config& c, const std::string&, std::int64_t, bool b) -> std::string {
+       c.auth.tls_proxy = b;
+       return {};
+     }},
+    // The minimums are OWASP's for argon2id (19 MiB, 2 passes, 1 lane).
+    {"argon2_memory_kib", auth_key::integer,
+     [](host_config& c, const std::string&, std::int64_t n, bool) {
+       c.auth.argon2_memory_kib = static_cast<std::uint32_t>(std::clamp<std::int64_t>(n, 0, 4194304));
+       return in_range(n, 19456, 4194304);
+     }},
+    {"argon2_iterations", auth_key::integer,
+     [](host_config& c, const std::string&, std::int64_t n, bool) {
+       c.auth.argon2_iterations = static_cast<std::uint32_t>(std::clamp<std::int64_t>(n, 0, 100));
+       return in_range(n, 2, 100);
+     }},
+    {"demo_admin", auth_key::boolean,
+     [](host_config& c, const std::string&, std::int64_t, bool b) -> std::string {
+       c.auth.demo_admin = b;
+       return {};
+     }},
+    // Checked against the defined roles when `serve` starts.
+    {"anonymous_role", auth_key::string,
+     [](host_config& c, const std::string& t, std::int64_t, bool) -> std::string {
+       c.anonymous_role = t;
+       return {};
+     }},
+};
+
+std::string auth_key_names() {
+  std::string out;
+  for (const auto& k : auth_keys) out += (out.empty() ? "" : ", ") + std::string(k.name);
+  return out;
+}
+
+const auth_key* find_auth_key(std::string_view name) {
+  for (const auto& k : auth_keys) {
+    if (k.name == name) return &k;
+  }
+  return nullptr;
+}
+
 // A [sources.NAME] table as written, with where each key came from (a line
 // in the file, or an environment variable), before it is checked.
 struct raw_source {
@@ -506,6 +577,29 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sou
         }
         if (!error.empty()) throw config_error{"'metrics." + key + "': " + error + " (" + where(v) + ")"};
       }
+    } else if (section == "auth") {
+      for (const auto& [k, v] : *table) {
+        std::string key(k.str());
+        const auth_key* ak = find_auth_key(key);
+        if (ak == nullptr) {
+          throw config_error{"unknown key 'auth." + key + "' (" + where(v) + "); known: " + auth_key_names()};
+        }
+        std::string error;
+        if (ak->kind == auth_key::boolean) {
+          auto b = v.value<bool>();
+          if (!b || !v.is_boolean()) throw config_error{"'auth." + key + "' must be true or false (" + where(v) + ")"};
+          error = ak->apply(cfg, {}, 0, *b);
+        } else if (ak->kind == auth_key::integer) {
+          auto n = v.value<std::int64_t>();
+          if (!n || !v.is_integer()) throw config_error{"'auth." + key + "' must be an integer (" + where(v) + ")"};
+          error = ak->apply(cfg, {}, *n, false);
+        } else {
+          auto t = v.value<std::string>();
+          if (!t || !v.is_string()) throw config_error{"'auth." + key + "' must be a string (" + where(v) + ")"};
+          error = ak->apply(cfg, *t, 0, false);
+        }
+        if (!error.empty()) throw config_error{"'auth." + key + "' " + error + " (" + where(v) + ")"};
+      }
     } else if (section == "sources") {
       for (const auto& [id, v] : *table) {
         const std::string name(id.str());
@@ -525,16 +619,6 @@ void read_file_into(const std::filesystem::path& file, host_config& cfg, raw_sou
           src.keys[key] = toml_to_json(node);
           src.origin[key] = where(node);
         }
-      }
-    } else if (section == "auth") {
-      for (const auto& [k, v] : *table) {
-        const std::string key(k.str());
-        if (key != "anonymous_role") {
-          throw config_error{"unknown key 'auth." + key + "' (" + where(v) + "); known: anonymous_role"};
-        }
-        auto role = v.value<std::string>();
-        if (!role || !v.is_string()) throw config_error{"'auth.anonymous_role' must be a string (" + where(v) + ")"};
-        cfg.anonymous_role = *role;
       }
     } else if (section == "roles") {
       for (const auto& [id, v] : *table) {
@@ -605,7 +689,34 @@ config_result load_config(const std::optional<std::filesystem::path>& file, cons
         throw config_error{var + " is '" + *v + "': " + error};
       }
     }
-    if (auto v = env("TRELLIS_AUTH_ANONYMOUS_ROLE")) cfg.anonymous_role = *v;
+    for (const auto& ak : auth_keys) {
+      const std::string var = env_var_name("auth", ak.name);
+      auto v = env(var);
+      if (!v) continue;
+      std::string error;
+      if (ak.kind == auth_key::boolean) {
+        if (*v != "true" && *v != "false") throw config_error{var + " is '" + *v + "'; use true or false"};
+        error = ak.apply(cfg, {}, 0, *v == "true");
+      } else if (ak.kind == auth_key::integer) {
+        std::int64_t n = 0;
+        auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+        if (v->empty() || ec != std::errc{} || p != v->data() + v->size()) {
+          throw config_error{var + " is '" + *v + "', not an integer"};
+        }
+        error = ak.apply(cfg, {}, n, false);
+      } else {
+        error = ak.apply(cfg, *v, 0, false);
+      }
+      if (!error.empty()) throw config_error{var + " " + error};
+    }
+    // A relative store path means: next to the configuration file; none
+    // given: trellis.db beside the demo database, in the data directory.
+    if (cfg.auth.store.empty()) {
+      const std::filesystem::path demo = default_demo_database_path(env);
+      if (!demo.empty()) cfg.auth.store = demo.parent_path() / "trellis.db";
+    } else if (cfg.auth.store.is_relative()) {
+      cfg.auth.store = cfg.file.parent_path() / cfg.auth.store;
+    }
     if (auto v = env("TRELLIS_LOGGING_LEVEL")) {
       check_log_level(*v, "TRELLIS_LOGGING_LEVEL");
       cfg.log_level = *v;

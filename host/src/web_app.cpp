@@ -285,6 +285,15 @@ struct web_app::impl {
     return sec().policy != nullptr && sec().policy->allowed(who, permission);
   }
 
+  // What a plugin may learn of who a request acts for (ABI 1.4): the
+  // signed-in user, and which permissions the request holds.
+  void set_user(page_request& preq, const principal* signed_in, const principal* effective) const {
+    if (signed_in != nullptr) preq.user = *signed_in;
+    if (effective != nullptr) {
+      preq.allowed = [this, who = *effective](std::string_view permission) { return may(who, permission); };
+    }
+  }
+
   // Whose permissions apply to a request: the signed-in user, else the
   // anonymous role (none by default).
   principal effective(const request_identity& id) const {
@@ -479,6 +488,7 @@ struct web_app::impl {
       if (name != session_cookie_name && name != login_csrf_cookie_name) preq.cookies.emplace_back(name, std::move(value));
     }
     preq.body = req.body;
+    set_user(preq, current_user, current_effective);
     page_response pres;
     call_status st = call_page(page, preq, pres);
     if (!st.ok()) {
@@ -929,6 +939,7 @@ struct web_app::impl {
       return reply_error("you do not have the permission '" + page_permission(*it->second) + "' this event needs");
     }
     page_request preq;
+    set_user(preq, who.name.empty() ? nullptr : &who, &who);
     preq.method = "EVENT";
     preq.path = text("page");
     preq.body = text("value");

@@ -46,11 +46,13 @@ inline std::ostream& operator<<(std::ostream& os, const run_result& r) {
 using env_vars = std::map<std::string, std::string>;
 
 /// `trellis ARGS...` as a child process with piped stdout and stderr and
-/// /dev/null as stdin. Reaps (and kills if needed) the child when destroyed.
-/// The time limits are a safety net against hangs, never a timing check.
+/// `stdin_path` (default /dev/null) as stdin. Reaps (and kills if needed) the
+/// child when destroyed. The time limits are a safety net against hangs,
+/// never a timing check.
 class trellis_process {
  public:
-  explicit trellis_process(const std::vector<std::string>& args, const env_vars& env = {}) {
+  explicit trellis_process(const std::vector<std::string>& args, const env_vars& env = {},
+                           const std::string& stdin_path = "/dev/null") {
     std::vector<std::string> argv_store{TRELLIS_EXE};
     argv_store.insert(argv_store.end(), args.begin(), args.end());
     std::vector<std::string> env_store;
@@ -73,7 +75,7 @@ class trellis_process {
     }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 0, stdin_path.c_str(), O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
     posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
     std::vector<char*> argv = pointers(argv_store);

@@ -56,6 +56,17 @@ struct metrics_config {
   bool on_main_listener = false;  ///< also answer /metrics on [server] listen (no authentication there yet)
 };
 
+/// [auth]: the user, session and token store (docs/security.md).
+struct auth_config {
+  std::filesystem::path store;                ///< SQLite file; default trellis.db in the data dir (empty: none found)
+  std::chrono::minutes session_idle{30};      ///< a session unused this long ends
+  std::chrono::hours session_absolute{12};    ///< a session ends this long after login, used or not
+  bool tls_proxy = false;                     ///< a TLS-terminating proxy is in front: cookies are Secure
+  std::uint32_t argon2_memory_kib = 19456;    ///< argon2id memory per hash (at least 19456)
+  std::uint32_t argon2_iterations = 2;        ///< argon2id passes (at least 2)
+  bool demo_admin = false;                    ///< `serve` creates user "admin" when the store has no users
+};
+
 struct host_config {
   std::filesystem::path file;  ///< where it was read from; empty for built-in defaults
   std::vector<std::filesystem::path> plugin_dirs;       ///< [plugins] dirs
@@ -67,6 +78,7 @@ struct host_config {
   std::vector<source_config> sources;                   ///< [sources.NAME], in name order
   metrics_config metrics;                               ///< [metrics]
   std::vector<role_config> roles;                       ///< [roles.NAME], in name order
+  auth_config auth;                                     ///< [auth]
   std::string anonymous_role;  ///< [auth] anonymous_role: the role of requests without credentials; empty: none
 };
 
