@@ -17,7 +17,7 @@ import { after, before, describe, test } from "node:test";
 
 import { launchBrowser, openPage, screenshot, startServer, stopServer } from "./harness.mjs";
 
-const ADMIN_PASSWORD = "correct horse battery staple";
+const ADMIN_PASSWORD = "root has a long passphrase 7";
 const GOOD_PASSWORD = "a sound passphrase 42";
 
 function pluginFiles() {
