@@ -737,10 +737,11 @@ authenticator::login_result auth_store_authenticator::login(std::string_view nam
                                                             std::string_view address) {
   audit_origin from;
   from.address = std::string(address);
-  login_result r = store_.login(name, password, from);
+  using store_result = trellis::host::login_result;  // in here, plain login_result is the authenticator's
+  store_result r = store_.login(name, password, from);
   authenticator::login_result out;
-  out.result = r.result == login_result::outcome::ok          ? authenticator::login_result::outcome::ok
-               : r.result == login_result::outcome::throttled ? authenticator::login_result::outcome::throttled
+  out.result = r.result == store_result::outcome::ok          ? authenticator::login_result::outcome::ok
+               : r.result == store_result::outcome::throttled ? authenticator::login_result::outcome::throttled
                                                               : authenticator::login_result::outcome::invalid;
   out.retry_after = r.retry_after;
   out.session_id = std::move(r.session_id);

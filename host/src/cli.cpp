@@ -277,6 +277,39 @@ std::optional<std::string> first_command_word(int argc, const char* const* argv)
   return std::nullopt;
 }
 
+// A plugin command that names a permission acts on the server: it runs only
+// for an API token (TRELLIS_TOKEN) whose role holds that permission. Returns
+// 0 when it may run, else the exit code, having said why.
+int authorize_command(const command_entry& cmd, const plugin_host& host, const host_config& config,
+                      const env_lookup& env, std::ostream& err) {
+  const std::string who = "trellis " + cmd.name;
+  const std::optional<std::string> token = env("TRELLIS_TOKEN");
+  if (!token || token->empty()) {
+    err << who << ": this command needs the permission '" << cmd.permission
+        << "'; set TRELLIS_TOKEN to an API token whose role holds it (see 'trellis tokens create')\n";
+    return 1;
+  }
+  try {
+    std::vector<std::string> warnings;
+    const access_policy policy = access_policy::from(host, config, warnings);
+    if (config.auth.store.empty()) throw std::runtime_error("[auth] store is not set and no data directory was found");
+    auth_store store(auth_options_from(config.auth));
+    const std::optional<principal> p = store.token(*token);
+    if (!p) {
+      err << who << ": TRELLIS_TOKEN is not a valid API token (unknown, expired or revoked)\n";
+      return 1;
+    }
+    if (!policy.allowed(*p, cmd.permission)) {
+      err << who << ": the token's role does not hold the permission '" << cmd.permission << "'\n";
+      return 1;
+    }
+  } catch (const std::exception& e) {
+    err << who << ": could not check the permission '" << cmd.permission << "': " << e.what() << "\n";
+    return 1;  // an error during a check means denied
+  }
+  return 0;
+}
+
 // Serves HTTP until SIGINT or SIGTERM, then stops gracefully: no new
 // connections, in-flight requests finish within the shutdown timeout.
 int serve_http(plugin_host& host, const host_config& config, std::ostream& out, spdlog::logger& log) {
@@ -296,21 +329,32 @@ int serve_http(plugin_host& host, const host_config& config, std::ostream& out, 
     log.error("[auth] anonymous_role names role '{}', which does not exist", config.anonymous_role);
     return 1;
   }
-  if (config.auth.demo_admin) {
+  // The user store: sign-in, sessions, tokens and the admin APIs.
+  std::optional<auth_store> users;
+  std::optional<auth_store_authenticator> sign_in;
+  if (config.auth.store.empty()) {
+    log.warn("[auth] store is not set and no data directory was found: nobody can sign in");
+  } else {
     try {
-      auth_options demo_options = auth_options_from(config.auth);
-      demo_options.role_exists = [&policy](std::string_view role) { return policy->role_exists(std::string(role)); };
-      auth_store store(std::move(demo_options));
-      if (ensure_demo_admin(store, out)) log.info("created the demo admin user (its password went to stdout only)");
+      auth_options options = auth_options_from(config.auth);
+      options.role_exists = [&policy](std::string_view role) { return policy->role_exists(role); };
+      users.emplace(std::move(options));
+      if (config.auth.demo_admin && ensure_demo_admin(*users, out)) {
+        log.info("created the demo admin user (its password went to stdout only)");
+      }
     } catch (const std::exception& e) {
-      log.error("[auth] demo_admin: {}", e.what());
+      log.error("[auth] store: {}", e.what());
       return 1;
     }
+    sign_in.emplace(*users);
   }
   web_options web;
   web.home = config.home;
   web.security.policy = &*policy;
   web.security.anonymous_role = config.anonymous_role;
+  web.security.auth = sign_in ? &*sign_in : nullptr;
+  web.security.users = users ? &*users : nullptr;
+  web.security.tls_proxy = config.auth.tls_proxy;
   web_app app(host, std::move(web));
   server_options options = config.server;
   default_metrics().set_enabled(config.metrics.enabled);
@@ -732,6 +776,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       }
       if (v.empty() && !a.default_value.empty()) v = {a.default_value};
       if (!v.empty()) args.emplace(a.name, std::move(v));
+    }
+    if (!cmd->permission.empty()) {
+      if (int refused = authorize_command(*cmd, host, *config.value, env, err); refused != 0) return refused;
     }
     return call_command(*cmd, args, out, err);
   }

@@ -18,6 +18,7 @@
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <spdlog/spdlog.h>
 
+#include "trellis/host/admin_api.hpp"
 #include "trellis/host/calls.hpp"
 #include "trellis/host/data_api.hpp"
 #include "trellis/host/metrics.hpp"
@@ -176,6 +177,14 @@ constexpr host_route host_routes[] = {
     {"POST", "/api/v1/sources/{name}/query", "trellis.sql:execute"},
     {"GET", "/api/v1/viz/types", "trellis.viz:render"},
     {"POST", "/api/v1/viz/{type}", "trellis.viz:render"},
+    {"GET", "/api/v1/users", "trellis.users:manage"},
+    {"POST", "/api/v1/users", "trellis.users:manage"},
+    {"GET", "/api/v1/users/{name}", "trellis.users:manage"},
+    {"PATCH", "/api/v1/users/{name}", "trellis.users:manage"},
+    {"GET", "/api/v1/tokens", "trellis.tokens:manage"},
+    {"POST", "/api/v1/tokens", "trellis.tokens:manage"},
+    {"DELETE", "/api/v1/tokens/{id}", "trellis.tokens:manage"},
+    {"GET", "/api/v1/roles", "trellis.roles:read"},
 };
 
 // Pages and named queries that name no permission of their own need these.
@@ -600,7 +609,6 @@ struct web_app::impl {
     }
     using outcome = authenticator::login_result::outcome;
     if (r.result == outcome::throttled) {
-      audit(req, name, "login", name, "throttled");
       res.status = 429;
       login_form(req, res, next,
                  "Too many failed attempts. Try again in " + std::to_string(r.retry_after.count()) + " seconds.");
@@ -608,11 +616,9 @@ struct web_app::impl {
       return;
     }
     if (r.result == outcome::invalid) {
-      audit(req, name, "login", name, "failure");
       res.status = 401;
       return login_form(req, res, next, "The user name or password is wrong.");
     }
-    audit(req, r.who.name, "login", r.who.name, "success");
     const bool secure = req.tls || sec().tls_proxy;
     res.status = 303;
     res.set("Location", safe_next(next));
@@ -641,7 +647,6 @@ struct web_app::impl {
       plugins.logger().error("request {}: sign-out failed: {}", req.request_id, e.what());
       return error_page(req, res, 503, "Sign-out failed", "The session could not be ended; the error was logged.");
     }
-    audit(req, id.who->name, "logout", id.who->name, "success");
     res.status = 303;
     res.set("Location", "/login");
     res.set("Cache-Control", "no-store");
@@ -679,6 +684,7 @@ struct web_app::impl {
     }
     if (path.rfind("/api/v1/", 0) == 0) {
       std::string_view label = api_route(path);
+      if (label.empty()) label = admin_api_route(path);
       if (label == "/api/v1/queries/{plugin}/{query}") {
         const query_entry* q = plugins.contributions().find_query(std::string_view(path).substr(16));
         return q != nullptr && !q->permission.empty() ? q->permission : std::string(default_query_permission);
@@ -777,6 +783,8 @@ struct web_app::impl {
       res.route = page_match.found->value->label;
     } else if (std::string_view label = api_route(path); !label.empty()) {
       res.route = label;
+    } else if (std::string_view admin = admin_api_route(path); !admin.empty()) {
+      res.route = admin;
     } else {
       for (const auto& r : host_routes) {
         if (r.pattern == path) res.route = r.pattern;
@@ -825,6 +833,10 @@ struct web_app::impl {
       res.set("Content-Type", "application/json");
       res.body = json::serialize(route_table()) + "\n";
       return;
+    }
+    if (sec().users != nullptr && sec().policy != nullptr &&
+        handle_admin_api(*sec().users, *sec().policy, who, req, res)) {
+      return;  // res.route is set above
     }
     if (path.rfind("/api/v1/", 0) == 0 && (data->handle(req, res) || handle_viz_api(plugins.contributions(), req, res))) {
       res.route = api_route(path);  // after: the API handlers start their responses afresh

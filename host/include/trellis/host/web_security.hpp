@@ -16,6 +16,8 @@
 
 namespace trellis::host {
 
+class auth_store;
+
 /// Checks credentials. The auth store implements it (host/src/auth_store.cpp).
 class authenticator {
  public:
@@ -40,6 +42,7 @@ class authenticator {
 struct security_options {
   const access_policy* policy = nullptr;  ///< none: nothing is allowed, except public routes
   authenticator* auth = nullptr;          ///< none: nobody can sign in
+  auth_store* users = nullptr;            ///< for the admin APIs; none: they answer 404
   audit_sink* audit = nullptr;            ///< none: events are only logged
   /// The role of requests without credentials; empty: they may only reach public routes.
   std::string anonymous_role;
