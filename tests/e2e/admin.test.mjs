@@ -87,8 +87,8 @@ describe("admin pages in Chromium", { timeout: 240000 }, () => {
   }
 
   async function usersLoaded(page) {
-    await page.locator("#users-table tbody tr th").first().waitFor();
     await page.locator("#add-user-roles input[type=checkbox]").first().waitFor();
+    await page.waitForFunction(() => !/Loading/.test(document.querySelector("#users-table tbody").textContent));
   }
 
   const apiGet = async (pathname) => {
@@ -308,7 +308,7 @@ describe("admin pages in Chromium", { timeout: 240000 }, () => {
     assert.ok(await page.locator("#token-secret").isHidden());
     // Days that are no whole number are caught before any request.
     await page.getByLabel("Label").fill("x");
-    await page.getByLabel("Days until the token expires").fill("0");
+    await page.getByLabel("Days until the token expires").fill("");
     await page.getByRole("button", { name: "Create token" }).click();
     await error.filter({ hasText: "whole number of days" }).waitFor();
     assert.equal(await focused(page), "token-days");
