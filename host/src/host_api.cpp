@@ -761,8 +761,10 @@ trellis_status request_user(trellis_request req, trellis_user* out) {
   });
 }
 
-// An int, not a status: every doubt (no user, no answer, an error) is "no".
-// An exception from the check leaves its message in last_error.
+// An int, not a status: every doubt (no check, no answer, an error) is "no".
+// An exception from the check leaves its message in last_error. Requests
+// without a user ask the check too: the deployer may give them a role
+// ([auth] anonymous_role).
 int32_t request_allowed(trellis_request req, trellis_str permission) {
   if (req == nullptr || req->request == nullptr) {
     fail(TRELLIS_INVALID_ARGUMENT, "null argument");
@@ -770,7 +772,7 @@ int32_t request_allowed(trellis_request req, trellis_str permission) {
   }
   const page_request& r = *req->request;
   const std::string_view name = view(permission);
-  if (!r.user || !r.allowed || name.empty()) return 0;
+  if (!r.allowed || name.empty()) return 0;
   int32_t answer = 0;
   guarded([&] {
     answer = r.allowed(name) ? 1 : 0;

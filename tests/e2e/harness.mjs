@@ -50,6 +50,7 @@ export async function startServer(options = {}) {
   // These tests are about pages, not sign-in: they browse as an anonymous
   // admin. security.test.mjs signs in for real.
   env.TRELLIS_AUTH_ANONYMOUS_ROLE = options.anonymousRole ?? "admin";
+  env.TRELLIS_DATA_DIR = work;  // the user store and the audit log
   Object.assign(env, options.env || {});
   const child = spawn(trellis, args, { env, stdio: ["ignore", "pipe", "pipe"] });
   const server = { child, work, url: null, log: "", exit: null };

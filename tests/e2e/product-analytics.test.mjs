@@ -57,6 +57,10 @@ async function startIn(work, trellis, files) {
   for (const key of Object.keys(env)) {
     if (key.startsWith("TRELLIS_") && !key.startsWith("TRELLIS_E2E")) delete env[key];
   }
+  // These tests are about the app, not sign-in: they browse as an anonymous
+  // admin, with the user store and audit log in the scratch directory.
+  env.TRELLIS_AUTH_ANONYMOUS_ROLE = "admin";
+  env.TRELLIS_DATA_DIR = work;
   const init = spawnSync(trellis, ["demo", "init", "--path", path.join(work, "demo.db")], { env, encoding: "utf8" });
   if (init.status !== 0) throw new Error(`trellis demo init failed:\n${init.stderr}`);
   fs.writeFileSync(path.join(work, "trellis.toml"), `[server]

@@ -581,9 +581,10 @@ typedef struct trellis_host_api {
    * functions. */
   trellis_status (*request_user)(trellis_request req, trellis_user* out_user);
   /* 1 when the request's principal holds `permission` ("<plugin-id>.resource:
-   * action", any plugin's), through its roles; else 0: also for an anonymous
-   * request, a permission no plugin declared, and on any error (a NULL
-   * request, an empty name). For tailoring what a page shows or offers; it
+   * action", any plugin's), through its roles (for a request without a user:
+   * the anonymous role the deployer configured, if any); else 0: also for a
+   * permission no plugin declared, and on any error (a NULL request, an empty
+   * name). For tailoring what a page shows or offers; it
    * grants nothing by itself. Threading: as the other request_* functions. */
   int32_t (*request_allowed)(trellis_request req, trellis_str permission);
 } trellis_host_api;

@@ -254,8 +254,9 @@ class request {
     for (std::size_t i = 0; i < raw.role_count; ++i) out.roles.emplace_back(to_view(raw.roles[i]));
     return out;
   }
-  /// Whether the request's user holds `permission` ("<plugin-id>.resource:action").
-  /// false for an anonymous request, for a permission no plugin declared, on
+  /// Whether the request holds `permission` ("<plugin-id>.resource:action"):
+  /// through its user's roles, or without a user the deployer's anonymous
+  /// role. false for a permission no plugin declared, on
   /// any error, and when the host's table is too short to hold
   /// request_allowed (older than ABI 1.4), so a plugin degrades to showing
   /// less, never more.
