@@ -927,10 +927,11 @@ TEST(PluginLoader, SdkPluginSeesRequestUserAndPermissions) {
   EXPECT_EQ(whoami(h, signed_in),
             "user 12 grace\nroles [viewer] [admin]\nadmin role: yes\nallowed whoami.profile:read: yes\n");
 
+  // Without a user the check still decides: the anonymous role may hold the permission.
   th::page_request anonymous;
-  anonymous.allowed = [](std::string_view) { return true; };
+  anonymous.allowed = [](std::string_view permission) { return permission == "whoami.profile:read"; };
   anonymous.query_params = {{"permission", "whoami.profile:read"}};
-  EXPECT_EQ(whoami(h, anonymous), "anonymous\nallowed whoami.profile:read: no\n");
+  EXPECT_EQ(whoami(h, anonymous), "anonymous\nallowed whoami.profile:read: yes\n");
 
   th::page_request no_check;
   no_check.user = grace();

@@ -219,12 +219,18 @@ TEST_F(Sdk, ReadsRequestUserAndPermissions) {
   ASSERT_TRUE(st.ok()) << st.message;
   EXPECT_EQ(response.body, "7 grace roles: viewer admin (admin) read:yes xyz:no");
 
+  // Without a user, the host's check still answers (the anonymous role's permissions).
   host::page_request anonymous = signed_in_request();
   anonymous.user.reset();
   host::page_response anonymous_response;
   st = page("GET /sdk-test/me", anonymous, anonymous_response);
   ASSERT_TRUE(st.ok()) << st.message;
-  EXPECT_EQ(anonymous_response.body, "anonymous read:no xyz:no");
+  EXPECT_EQ(anonymous_response.body, "anonymous read:yes xyz:no");
+  anonymous.allowed = nullptr;  // no anonymous role: nothing is allowed
+  host::page_response nobody_response;
+  st = page("GET /sdk-test/me", anonymous, nobody_response);
+  ASSERT_TRUE(st.ok()) << st.message;
+  EXPECT_EQ(nobody_response.body, "anonymous read:no xyz:no");
 }
 
 // On a host whose table ends before the 1.4 calls, user() is nullopt and
