@@ -581,14 +581,18 @@ struct web_app::impl {
 
   // -- sign-in ---------------------------------------------------------------
 
-  void login_form(const http_request& req, http_response& res, std::string_view next, std::string_view message) const {
+  void login_form(const http_request& req, http_response& res, std::string_view next, std::string_view message,
+                  std::string_view name = {}) const {
     const bool secure = req.tls || sec().tls_proxy;
     const std::string form_token = random_token();  // double submit: this cookie and the hidden field
     std::string content = "<section class=\"trellis-login\"><h1>Sign in</h1>\n";
     if (!message.empty()) content += "<p class=\"trellis-login-error\" role=\"alert\">" + html::escape(message) + "</p>\n";
     content += "<form method=\"post\" action=\"/login\">\n"
-               "<label>User name <input name=\"name\" autocomplete=\"username\" required autofocus maxlength=\"64\"></label>\n"
-               "<label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\n"
+               "<label>User name <input name=\"name\" autocomplete=\"username\" required maxlength=\"64\" value=\"" +
+               html::escape(name) + "\"" + (name.empty() ? " autofocus" : "") +
+               "></label>\n"
+               "<label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required" +
+               (name.empty() ? "" : " autofocus") + "></label>\n"
                "<input type=\"hidden\" name=\"next\" value=\"" + html::escape(safe_next(next)) + "\">\n"
                "<input type=\"hidden\" name=\"_login\" value=\"" + form_token + "\">\n"
                "<button type=\"submit\">Sign in</button>\n</form></section>";
@@ -658,7 +662,7 @@ struct web_app::impl {
     }
     if (r.result == outcome::invalid) {
       res.status = 401;
-      return login_form(req, res, next, "The user name or password is wrong.");
+      return login_form(req, res, next, "The user name or password is wrong.", name);
     }
     const bool secure = req.tls || sec().tls_proxy;
     res.status = 303;
