@@ -74,12 +74,6 @@ std::optional<std::string> pct_decode(std::string_view s) {
   return pct->decode();
 }
 
-bool iequals_ascii(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 bool wants_html(const http_request& req) {
   if (req.path.rfind("/api/", 0) == 0) return false;
   std::string_view accept = req.header("Accept");
@@ -524,7 +518,7 @@ struct web_app::impl {
     // Plugins see who the request acts for (1.4), never its credentials:
     // no Authorization header, no session or sign-in cookie.
     for (const auto& [name, value] : req.headers) {
-      if (!iequals_ascii(name, "Authorization") && !iequals_ascii(name, "Cookie")) preq.headers.emplace_back(name, value);
+      if (!iequals(name, "Authorization") && !iequals(name, "Cookie")) preq.headers.emplace_back(name, value);
     }
     for (auto& [name, value] : parse_cookies(req.header("Cookie"))) {
       if (name != session_cookie_name && name != login_csrf_cookie_name) preq.cookies.emplace_back(name, std::move(value));

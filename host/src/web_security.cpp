@@ -1,25 +1,13 @@
 #include "trellis/host/web_security.hpp"
 
 #include <array>
-#include <cctype>
 
 #include <sodium.h>
 
 #include "trellis/host/http_parse.hpp"
+#include "trellis/host/text.hpp"
 
 namespace trellis::host {
-
-namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 bool same_secret(std::string_view a, std::string_view b) {
   if (a.size() != b.size() || a.empty()) return false;
