@@ -714,9 +714,9 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   void observe_end(bool complete) {
     if (!observing_) return;
     observing_ = false;
+    const auto now = std::chrono::steady_clock::now();
     srv_->opt.observer->request_finished(
-        {method_, route_, status_, bytes_, std::chrono::steady_clock::now() - started_, complete, request_id_, path_,
-         remote_, user_});
+        {method_, route_, status_, bytes_, now - started_, complete, request_id_, path_, remote_, user_, now});
   }
 
   void close() {

@@ -6,8 +6,15 @@
 #include <climits>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <ctime>
+#include <system_error>
 #include <thread>
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
@@ -15,10 +22,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/serializer.hpp>
 #include <spdlog/details/periodic_worker.h>
-#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/sinks/rotating_file_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "trellis/host/plugin_host.hpp"
@@ -375,59 +380,290 @@ namespace {
 
 std::atomic<std::uint64_t> total_dropped{0};
 
-std::shared_ptr<spdlog::sinks::sink> access_sink(const std::string& destination) {
-  if (destination == "-") return std::make_shared<spdlog::sinks::stdout_sink_mt>();
-  const std::filesystem::path file(destination);
-  std::error_code ec;
-  if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path(), ec);
-  return std::make_shared<spdlog::sinks::basic_file_sink_mt>(destination);
-}
-
 // A batch is written early once it holds this much.
 constexpr std::size_t batch_bytes = 64 * 1024;
 // Otherwise the writer looks this often.
 constexpr auto batch_interval = std::chrono::milliseconds(100);
 
+// The file (or standard output), written with write(2) straight from the
+// batch: spdlog's file sink first copies every record into a buffer of its
+// own, growing it each time, which cost as much per line as formatting it
+// (bench/observability.sh).
+class descriptor_writer {
+ public:
+  explicit descriptor_writer(const std::string& destination) {
+    if (destination == "-") {
+      fd_ = STDOUT_FILENO;
+      return;
+    }
+    const std::filesystem::path file(destination);
+    std::error_code ec;
+    if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path(), ec);
+    fd_ = ::open(destination.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd_ < 0) throw std::system_error(errno, std::generic_category(), destination);
+    owned_ = true;
+  }
+  descriptor_writer(const descriptor_writer&) = delete;
+  descriptor_writer& operator=(const descriptor_writer&) = delete;
+  ~descriptor_writer() {
+    if (owned_) ::close(fd_);
+  }
+
+  bool write(std::string_view batch) const {
+    while (!batch.empty()) {
+      const ssize_t n = ::write(fd_, batch.data(), batch.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      batch.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
+ private:
+  int fd_ = -1;
+  bool owned_ = false;
+};
+
+access_log::batch_writer writer_for(const std::string& destination) {
+  auto out = std::make_shared<descriptor_writer>(destination);
+  return [out](std::string_view batch) { return out->write(batch); };
+}
+
+// "2026-11-26T07:06:01.332Z" (24 characters) at `out`; the part up to the
+// seconds is computed once a second per thread (gmtime and printf cost more
+// than the rest of the line).
+char* put_access_time(char* out, std::chrono::system_clock::time_point t) {
+  thread_local std::int64_t cached_second = INT64_MIN;
+  thread_local std::array<char, 19> prefix{};  // "2026-11-26T07:06:01"
+  const auto ms_total = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  const std::int64_t second = ms_total >= 0 ? ms_total / 1000 : (ms_total - 999) / 1000;
+  if (second != cached_second) {
+    char full[40];
+    const std::string_view text = utc_time(std::chrono::system_clock::time_point(std::chrono::seconds(second)), full);
+    std::copy_n(text.data(), std::min(prefix.size(), text.size()), prefix.data());
+    cached_second = second;
+  }
+  const auto ms = static_cast<int>(ms_total - second * 1000);
+  out = std::copy(prefix.begin(), prefix.end(), out);
+  *out++ = '.';
+  *out++ = static_cast<char>('0' + ms / 100);
+  *out++ = static_cast<char>('0' + ms / 10 % 10);
+  *out++ = static_cast<char>('0' + ms % 10);
+  *out++ = 'Z';
+  return out;
+}
+
+// One string field of the line as JSON. Nearly every field is plain ASCII
+// with nothing to escape (methods, routes, ids, addresses) and is copied
+// between quotes as it is; anything else (control characters, quotes,
+// backslashes, any byte from 0x80) is made valid UTF-8 and escaped by
+// Boost.JSON, as in the host's other JSON lines.
+class json_field {
+ public:
+  explicit json_field(std::string_view text) : text_(text) {
+    bool plain = true;
+    for (const char ch : text) {
+      const auto c = static_cast<unsigned char>(ch);
+      plain &= c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+    }
+    if (plain) return;
+    std::string scratch;
+    escaped_ = json::serialize(json::string_view(utf8_or_repaired(text, scratch)));
+    text_ = escaped_;
+    quoted_ = false;
+  }
+  std::size_t size() const { return text_.size() + (quoted_ ? 2 : 0); }
+  char* put(char* out) const {
+    if (quoted_) *out++ = '"';
+    out = std::copy(text_.begin(), text_.end(), out);
+    if (quoted_) *out++ = '"';
+    return out;
+  }
+
+ private:
+  std::string_view text_;
+  std::string escaped_;
+  bool quoted_ = true;
+};
+
+template <std::size_t N>
+char* put(char* out, const char (&literal)[N]) {
+  return std::copy_n(literal, N - 1, out);
+}
+
+template <class Number>
+char* put_number(char* out, Number n) {
+  return std::to_chars(out, out + 20, n).ptr;  // 20 digits hold any 64-bit integer
+}
+
+// Written into the string's memory through a pointer, sized once: appending
+// the line's twenty-odd pieces one by one, or building a json::object,
+// cost several times more (bench/observability.sh).
+void format_access_line(std::string& out, const exchange_record& r, std::chrono::system_clock::time_point now) {
+  const json_field method(r.method), route(r.route), request_id(r.request_id), remote(r.remote);
+  // The path without the query string: query values carry search terms and,
+  // from careless clients, tokens; they never reach the log.
+  const json_field path(r.path);
+  const json_field user(r.user);
+  constexpr std::size_t fixed = 256;  // the names, punctuation, time and numbers, with room to spare
+  const std::size_t start = out.size();
+  out.resize(start + fixed + method.size() + route.size() + path.size() + request_id.size() + user.size() +
+             remote.size());
+  char* p = out.data() + start;
+  p = put(p, "{\"time\":\"");
+  p = put_access_time(p, now);
+  p = put(p, "\",\"method\":");
+  p = method.put(p);
+  p = put(p, ",\"route\":");
+  p = route.put(p);
+  p = put(p, ",\"path\":");
+  p = path.put(p);
+  p = put(p, ",\"status\":");
+  p = put_number(p, r.status);
+  p = put(p, ",\"bytes\":");
+  p = put_number(p, r.bytes);
+  // Milliseconds with three decimals, from whole microseconds.
+  p = put(p, ",\"duration_ms\":");
+  const auto us = std::chrono::round<std::chrono::microseconds>(std::max(r.duration, std::chrono::nanoseconds(0))).count();
+  p = put_number(p, us / 1000);
+  const auto frac = static_cast<int>(us % 1000);
+  *p++ = '.';
+  *p++ = static_cast<char>('0' + frac / 100);
+  *p++ = static_cast<char>('0' + frac / 10 % 10);
+  *p++ = static_cast<char>('0' + frac % 10);
+  p = put(p, ",\"request_id\":");
+  p = request_id.put(p);
+  p = put(p, ",\"user\":");
+  p = r.user.empty() ? put(p, "null") : user.put(p);
+  p = put(p, ",\"remote\":");
+  p = remote.put(p);
+  p = r.complete ? put(p, ",\"complete\":true}") : put(p, ",\"complete\":false}");
+  out.resize(static_cast<std::size_t>(p - out.data()));
+}
+
+// A finished request as the writer thread receives it: this head, then the
+// bytes of the six strings. Requests only copy their record into a buffer;
+// the writer thread formats the lines a batch at a time. Formatting each line
+// on the I/O thread cost that thread about twice the time the writer takes
+// for it in a batch, where its code and data stay in the cache
+// (bench/observability.sh).
+struct record_head {
+  std::int64_t finished_ns = 0;  // steady clock
+  std::int64_t duration_ns = 0;
+  std::uint64_t bytes = 0;
+  std::int32_t status = 0;
+  std::uint32_t complete = 0;
+  std::array<std::uint32_t, 6> sizes{};  // method, route, path, request_id, user, remote
+};
+
+void append_record(std::string& out, const exchange_record& r) {
+  const std::array<std::string_view, 6> texts = {r.method, r.route, r.path, r.request_id, r.user, r.remote};
+  record_head head;
+  const auto finished = r.finished == std::chrono::steady_clock::time_point{} ? std::chrono::steady_clock::now() : r.finished;
+  head.finished_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(finished.time_since_epoch()).count();
+  head.duration_ns = r.duration.count();
+  head.bytes = r.bytes;
+  head.status = r.status;
+  head.complete = r.complete ? 1 : 0;
+  std::size_t total = sizeof head;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    // A request's strings come from its head, far below 4 GiB.
+    head.sizes[i] = static_cast<std::uint32_t>(std::min<std::size_t>(texts[i].size(), UINT32_MAX));
+    total += head.sizes[i];
+  }
+  const std::size_t at = out.size();
+  out.resize(at + total);
+  char* p = out.data() + at;
+  std::memcpy(p, &head, sizeof head);
+  p += sizeof head;
+  for (std::size_t i = 0; i < texts.size(); ++i) p = std::copy_n(texts[i].data(), head.sizes[i], p);
+}
+
+// The lines of every record in `records`, each ending in '\n', appended to
+// `lines`. The steady clock's times become the system clock's here, once a
+// batch: reading the system clock per request cost the I/O thread a clock
+// read, when the steady one is read there anyway.
+void format_records(std::string_view records, std::string& lines) {
+  const auto to_system = std::chrono::system_clock::now().time_since_epoch() -
+                         std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                             std::chrono::steady_clock::now().time_since_epoch());
+  while (records.size() >= sizeof(record_head)) {
+    record_head head;
+    std::memcpy(&head, records.data(), sizeof head);
+    records.remove_prefix(sizeof head);
+    std::array<std::string_view, 6> texts;
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      texts[i] = records.substr(0, head.sizes[i]);
+      records.remove_prefix(texts[i].size());
+    }
+    exchange_record r;
+    r.method = texts[0];
+    r.route = texts[1];
+    r.path = texts[2];
+    r.request_id = texts[3];
+    r.user = texts[4];
+    r.remote = texts[5];
+    r.duration = std::chrono::nanoseconds(head.duration_ns);
+    r.bytes = head.bytes;
+    r.status = head.status;
+    r.complete = head.complete != 0;
+    const auto finished = std::chrono::duration_cast<std::chrono::system_clock::duration>(
+        std::chrono::nanoseconds(head.finished_ns));
+    format_access_line(lines, r, std::chrono::system_clock::time_point(finished + to_system));
+    lines += '\n';
+  }
+}
 }  // namespace
 
-// spdlog's async logger wakes its thread for every line: a futex wake and a
-// context switch per request, which cost more than the rest of the access
-// log together (bench/observability.sh). Here requests only append to a
-// buffer; the writer takes the whole buffer in one go, every 100 ms or once
-// it holds 64 KiB, and writes it through the spdlog sink as one record.
+// The writer takes the whole buffer in one go, every 100 ms or once it holds
+// 64 KiB. Waking it for every request (as spdlog's async logger does) would
+// cost a futex wake and a context switch per request.
 struct access_log::impl {
-  std::shared_ptr<spdlog::sinks::sink> sink;
+  batch_writer write_batch;
   std::size_t max_lines = 0;
   std::mutex mutex;
   std::condition_variable wake;
-  std::string pending;  // whole lines, each ending in '\n'
+  std::string pending;  // records (record_head and strings), one per request
   std::size_t pending_lines = 0;
   bool stopping = false;
   std::atomic<std::uint64_t> dropped{0};
   std::thread writer;
 
-  void write(std::string& batch) {
-    if (batch.empty()) return;
-    // The sink's pattern ("%v") ends the record with a newline: leave the last one to it.
-    const std::string_view text(batch.data(), batch.size() - 1);
+  void drop(std::uint64_t lines) {
+    dropped.fetch_add(lines, std::memory_order_relaxed);
+    total_dropped.fetch_add(lines, std::memory_order_relaxed);
+  }
+
+  void write(const std::string& records, std::size_t count, std::string& lines) {
+    if (count == 0) return;
+    bool written = false;
     try {
-      sink->log(spdlog::details::log_msg("trellis.access", spdlog::level::info, text));
-      sink->flush();
-    } catch (...) {  // NOLINT(bugprone-empty-catch): a full disk must not end the writer; the lines are lost
+      lines.clear();
+      format_records(records, lines);
+      written = write_batch(lines);
+    } catch (...) {  // NOLINT(bugprone-empty-catch): counted below; the writer goes on
     }
-    batch.clear();
+    if (!written) drop(count);  // a full disk, a closed pipe: the lines are lost, and counted
   }
 
   void run() {
+    // A reader of standard output that went away makes write(2) fail with
+    // EPIPE here (the lines are counted as dropped) instead of SIGPIPE ending the server.
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
     std::string batch;
+    std::string lines;
     std::unique_lock lock(mutex);
     for (;;) {
       wake.wait_for(lock, batch_interval, [&] { return stopping || pending.size() >= batch_bytes; });
       batch.swap(pending);
-      pending_lines = 0;
+      pending.clear();
+      const std::size_t count = std::exchange(pending_lines, 0);
       const bool last = stopping;
       lock.unlock();
-      write(batch);
+      write(batch, count, lines);
       lock.lock();
       if (last && pending.empty()) return;
     }
@@ -435,12 +671,10 @@ struct access_log::impl {
 };
 
 access_log::access_log(const std::string& destination, std::size_t queue_lines)
-    : access_log(access_sink(destination), queue_lines) {}
+    : access_log(writer_for(destination), queue_lines) {}
 
-access_log::access_log(std::shared_ptr<spdlog::sinks::sink> sink, std::size_t queue_lines)
-    : impl_(std::make_unique<impl>()) {
-  impl_->sink = std::move(sink);
-  impl_->sink->set_pattern("%v");  // the lines are formatted already
+access_log::access_log(batch_writer write, std::size_t queue_lines) : impl_(std::make_unique<impl>()) {
+  impl_->write_batch = std::move(write);
   impl_->max_lines = std::max<std::size_t>(queue_lines, 1);
   impl_->writer = std::thread([i = impl_.get()] { i->run(); });
 }
@@ -454,91 +688,6 @@ access_log::~access_log() {
   impl_->writer.join();  // after it wrote what was pending
 }
 
-namespace {
-
-// Appends `text` as a JSON string, serialized by Boost.JSON (quotes, escapes).
-void append_json_string(json::serializer& sr, std::string& out, std::string_view text) {
-  sr.reset(json::string_view(text.data(), text.size()));
-  char buf[256];
-  while (!sr.done()) {
-    const json::string_view part = sr.read(buf, sizeof buf);
-    out.append(part.data(), part.size());
-  }
-}
-
-template <class Number>
-void append_number(std::string& out, Number n) {
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
-  out.append(buf, end);
-}
-
-// "2026-11-26T07:06:01.332Z"; the part up to the seconds is computed once a
-// second per thread (gmtime and printf cost more than the rest of the line).
-void append_access_time(std::string& out, std::chrono::system_clock::time_point t) {
-  thread_local std::int64_t cached_second = INT64_MIN;
-  thread_local char prefix[40];
-  thread_local std::size_t prefix_size = 0;
-  const auto ms_total = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  const std::int64_t second = ms_total >= 0 ? ms_total / 1000 : (ms_total - 999) / 1000;
-  if (second != cached_second) {
-    char full[40];
-    const std::string_view text = utc_time(std::chrono::system_clock::time_point(std::chrono::seconds(second)), full);
-    prefix_size = text.size() - 5;  // without ".000Z"
-    std::copy_n(text.data(), prefix_size, prefix);
-    cached_second = second;
-  }
-  const auto ms = static_cast<int>(ms_total - second * 1000);
-  out.append(prefix, prefix_size);
-  const char tail[] = {'.', static_cast<char>('0' + ms / 100), static_cast<char>('0' + ms / 10 % 10),
-                       static_cast<char>('0' + ms % 10), 'Z'};
-  out.append(tail, sizeof tail);
-}
-
-}  // namespace
-
-// Written field by field rather than through a json::object: building and
-// serializing the object cost several times the rest of a request. The
-// strings still go through Boost.JSON's serializer.
-namespace {
-
-void format_access_line(std::string& out, const exchange_record& r, std::chrono::system_clock::time_point now) {
-  json::serializer sr;  // one for every string of the line
-  std::string scratch;
-  out += "{\"time\":\"";
-  append_access_time(out, now);
-  out += "\",\"method\":";
-  append_json_string(sr, out, utf8_or_repaired(r.method, scratch));
-  out += ",\"route\":";
-  append_json_string(sr, out, utf8_or_repaired(r.route, scratch));
-  // The path without the query string: query values carry search terms and,
-  // from careless clients, tokens; they never reach the log.
-  out += ",\"path\":";
-  append_json_string(sr, out, utf8_or_repaired(r.path, scratch));
-  out += ",\"status\":";
-  append_number(out, r.status);
-  out += ",\"bytes\":";
-  append_number(out, r.bytes);
-  out += ",\"duration_ms\":";
-  const double ms = std::chrono::duration<double, std::milli>(r.duration).count();
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, ms, std::chars_format::fixed, 3);
-  out.append(buf, ec == std::errc{} ? end : buf);
-  out += ",\"request_id\":";
-  append_json_string(sr, out, utf8_or_repaired(r.request_id, scratch));
-  out += ",\"user\":";
-  if (r.user.empty()) {
-    out += "null";
-  } else {
-    append_json_string(sr, out, utf8_or_repaired(r.user, scratch));
-  }
-  out += ",\"remote\":";
-  append_json_string(sr, out, utf8_or_repaired(r.remote, scratch));
-  out += r.complete ? ",\"complete\":true}" : ",\"complete\":false}";
-}
-
-}  // namespace
-
 std::string access_log::format(const exchange_record& r, std::chrono::system_clock::time_point now) {
   std::string out;
   format_access_line(out, r, now);
@@ -547,21 +696,15 @@ std::string access_log::format(const exchange_record& r, std::chrono::system_clo
 
 void access_log::request_finished(const exchange_record& record) noexcept {
   try {
-    // Formatted into a buffer the thread keeps, so a line allocates nothing.
-    thread_local std::string line;
-    line.clear();
-    format_access_line(line, record, std::chrono::system_clock::now());
-    line += '\n';
     bool full_batch = false;
     {
       std::lock_guard lock(impl_->mutex);
       if (impl_->pending_lines >= impl_->max_lines) {
         // The writer is behind: this line is dropped, never waited for.
-        impl_->dropped.fetch_add(1, std::memory_order_relaxed);
-        total_dropped.fetch_add(1, std::memory_order_relaxed);
+        impl_->drop(1);
         return;
       }
-      impl_->pending += line;
+      append_record(impl_->pending, record);
       ++impl_->pending_lines;
       full_batch = impl_->pending.size() >= batch_bytes;
     }

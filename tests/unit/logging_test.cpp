@@ -10,10 +10,12 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <ctime>
 #include <fstream>
 #include <mutex>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/json/parse.hpp>
@@ -375,8 +377,8 @@ TEST(AccessLog, WritesOneLinePerRequestToTheFile) {
   for (int i = 0; i < 50; ++i) EXPECT_EQ(json::parse(lines[static_cast<std::size_t>(i)]).at("status").as_int64(), 200 + i);
 }
 
-// A sink that holds the writer thread in its first line until released.
-class gate_sink : public spdlog::sinks::base_sink<std::mutex> {
+// A batch writer that holds the writer thread in its first batch until released.
+class gate_writer {
  public:
   void wait_until_entered() {
     std::unique_lock lock(gate_);
@@ -389,17 +391,14 @@ class gate_sink : public spdlog::sinks::base_sink<std::mutex> {
   }
   std::size_t lines() const { return lines_.load(); }
 
- protected:
-  // A record is a batch of lines, without the last newline.
-  void sink_it_(const spdlog::details::log_msg& msg) override {
+  bool write(std::string_view batch) {
     std::unique_lock lock(gate_);
     entered_ = true;
     cv_.notify_all();
     cv_.wait(lock, [&] { return open_; });
-    const std::string_view text(msg.payload.data(), msg.payload.size());
-    lines_ += static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+    lines_ += static_cast<std::size_t>(std::count(batch.begin(), batch.end(), '\n'));
+    return true;
   }
-  void flush_() override {}
 
  private:
   std::mutex gate_;
@@ -412,10 +411,10 @@ class gate_sink : public spdlog::sinks::base_sink<std::mutex> {
 // When the writer falls behind, request_finished still returns at once:
 // lines beyond the queue are dropped and counted, in the log and in the total.
 TEST(AccessLog, FullQueueDropsAndCountsInsteadOfBlocking) {
-  auto gate = std::make_shared<gate_sink>();
+  auto gate = std::make_shared<gate_writer>();
   const std::uint64_t before = th::access_log_dropped_total();
   {
-    th::access_log log(gate, 4);
+    th::access_log log([gate](std::string_view batch) { return gate->write(batch); }, 4);
     log.request_finished(sample_record());
     gate->wait_until_entered();  // the writer is stuck writing line 1; the queue is empty
     for (int i = 0; i < 4 + 7; ++i) log.request_finished(sample_record());
@@ -437,6 +436,70 @@ TEST(AccessLog, UnwritableFileThrowsNamingIt) {
   } catch (const std::exception& e) {
     EXPECT_THAT(e.what(), HasSubstr((blocker / "access.log").string()));
   }
+}
+
+// The line's time is when the request finished (its steady-clock time, made
+// wall-clock time by the writer), not when the writer got to it.
+TEST(AccessLog, LineTimeIsWhenTheRequestFinished) {
+  temp_dir dir;
+  const fs::path file = dir.path() / "access.log";
+  const auto ten_seconds_ago = std::chrono::system_clock::now() - std::chrono::seconds(10);
+  {
+    th::access_log log(file.string());
+    th::exchange_record r = sample_record();
+    r.finished = std::chrono::steady_clock::now() - std::chrono::seconds(10);
+    log.request_finished(r);
+  }
+  const auto lines = lines_of(read_file(file));
+  ASSERT_EQ(lines.size(), 1U);
+  const std::string time(json::parse(lines[0]).at("time").as_string());
+  char expected[40];
+  const std::time_t t = std::chrono::system_clock::to_time_t(ten_seconds_ago);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(expected, sizeof expected, "%Y-%m-%dT%H:%M", &tm);  // to the minute: the test may cross a second
+  EXPECT_EQ(time.substr(0, 16), expected) << time;
+}
+
+// Lines the destination refuses are lost, and counted like those dropped
+// when the writer is behind; the log goes on with the next batch.
+TEST(AccessLog, LinesThatCannotBeWrittenAreCounted) {
+  std::atomic<int> batches{0};
+  const std::uint64_t before = th::access_log_dropped_total();
+  th::access_log log([&](std::string_view) { return ++batches > 1; });
+  log.request_finished(sample_record());
+  log.request_finished(sample_record());
+  for (int i = 0; i < 100 && batches == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(batches, 1);
+  EXPECT_EQ(log.dropped(), 2U);
+  EXPECT_EQ(th::access_log_dropped_total(), before + 2);
+  log.request_finished(sample_record());
+  for (int i = 0; i < 100 && batches == 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(batches, 2);
+  EXPECT_EQ(log.dropped(), 2U) << "the second batch was written";
+}
+
+// "-": standard output. A reader that went away costs the lines, not the
+// process (no SIGPIPE).
+TEST(AccessLog, StandardOutputWithoutAReaderDropsTheLines) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  ::close(fds[0]);  // nobody reads
+  std::fflush(stdout);
+  const int saved = ::dup(STDOUT_FILENO);
+  ASSERT_GE(saved, 0);
+  ASSERT_EQ(::dup2(fds[1], STDOUT_FILENO), STDOUT_FILENO);
+  ::close(fds[1]);
+  const std::uint64_t before = th::access_log_dropped_total();
+  {
+    th::access_log log("-");
+    log.request_finished(sample_record());
+    log.request_finished(sample_record());
+  }  // writes what is pending, into the pipe nobody reads
+  const std::uint64_t after = th::access_log_dropped_total();
+  ASSERT_EQ(::dup2(saved, STDOUT_FILENO), STDOUT_FILENO);
+  ::close(saved);
+  EXPECT_EQ(after, before + 2);
 }
 
 // -- chained observers ---------------------------------------------------------------------

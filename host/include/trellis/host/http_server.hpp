@@ -111,6 +111,7 @@ struct exchange_record {
   std::string_view path;        ///< decoded path without the query string; empty when the request line could not be read
   std::string_view remote;      ///< peer address
   std::string_view user;        ///< http_response::user; empty: nobody
+  std::chrono::steady_clock::time_point finished{};  ///< when it was over; the epoch: not known
 };
 
 /// Observes requests; called on I/O threads, so both calls must be cheap and

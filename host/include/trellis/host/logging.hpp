@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -130,14 +131,18 @@ bool handle_logging_api(const http_request& req, http_response& res);
 /// buffer that a background thread writes in batches (every 100 ms, or at
 /// 64 KiB). When the buffer holds `queue_lines` lines the writer is behind:
 /// further lines are dropped and counted, so an I/O thread never waits for
-/// the disk.
+/// the disk. Lines of a batch that cannot be written are counted too.
 class access_log final : public exchange_observer {
  public:
-  /// `destination`: "-" for standard output, else a file path (appended to).
-  /// Throws spdlog::spdlog_ex naming the file when it cannot be opened.
+  /// Receives whole lines, each ending in '\n', on the writer thread;
+  /// false (or an exception) when they could not be written.
+  using batch_writer = std::function<bool(std::string_view batch)>;
+
+  /// `destination`: "-" for standard output, else a file path (appended to,
+  /// created with mode 0640 and its directories). Throws std::system_error
+  /// naming the file when it cannot be opened.
   explicit access_log(const std::string& destination, std::size_t queue_lines = 65536);
-  /// Writes to `sink`, whose pattern becomes "%v" (lines are formatted already).
-  explicit access_log(std::shared_ptr<spdlog::sinks::sink> sink, std::size_t queue_lines = 65536);
+  explicit access_log(batch_writer write, std::size_t queue_lines = 65536);
   access_log(const access_log&) = delete;
   access_log& operator=(const access_log&) = delete;
   /// Writes what is pending, then stops the background thread.
@@ -146,7 +151,7 @@ class access_log final : public exchange_observer {
   void request_started() noexcept override {}
   void request_finished(const exchange_record& record) noexcept override;
 
-  /// Lines dropped because the writer was behind.
+  /// Lines dropped because the writer was behind or could not write them.
   std::uint64_t dropped() const;
 
   /// The line for one record, without the newline.
