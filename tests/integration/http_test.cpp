@@ -80,17 +80,6 @@ std::string read_file(const fs::path& file) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-
-
-// True when nothing listens on the port any more.
-bool connection_refused(unsigned short port) {
-  net::io_context ioc;
-  tcp::socket socket(ioc);
-  error_code ec;
-  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
-  return ec == net::error::connection_refused;
-}
-
 // How a connection ended: a clean close or a reset, never a guard timeout.
 bool closed_by_server(const error_code& ec) {
   return ec == net::error::eof || ec == net::error::connection_reset;

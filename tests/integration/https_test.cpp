@@ -614,6 +614,10 @@ TEST(Https, StopLetsAnInFlightRequestFinish) {
   auto answer = std::async(std::launch::async, [&] { return c.request("/held"); });
   ASSERT_TRUE(eventually([&] { return server.holding(); }));
   server.request_stop();
+  // stop() only posts the stop to the server's threads: the answer must be
+  // released after it took effect (the listener closed), or it may keep the
+  // connection open.
+  ASSERT_TRUE(eventually([&] { return connection_refused(server.port()); }));
   server.release();
   response r = answer.get();
   EXPECT_EQ(r.body(), "held");

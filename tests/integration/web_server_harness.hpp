@@ -60,6 +60,15 @@ inline bool eventually(const std::function<bool()>& done) {
   return true;
 }
 
+// True when nothing listens on the port any more.
+inline bool connection_refused(unsigned short port) {
+  net::io_context ioc;
+  tcp::socket socket(ioc);
+  error_code ec;
+  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
+  return ec == net::error::connection_refused;
+}
+
 using response = http::response<http::string_body>;
 using field_list = std::vector<std::pair<std::string, std::string>>;
 
