@@ -373,7 +373,7 @@ int serve_http(plugin_host& host, const host_config& config, audit_log& audit, s
   try {
     if (config.logging.access_log != "off") access = std::make_shared<access_log>(config.logging.access_log);
   } catch (const std::exception& e) {
-    log.error("[logging] access_log: cannot open {}: {}", config.logging.access_log, e.what());
+    log.error("[logging] access_log: cannot open {}", e.what());  // "<file>: <reason>"
     return 1;
   }
   options.observer = chain_observers(config.metrics.enabled ? http_metrics_observer() : nullptr, access);

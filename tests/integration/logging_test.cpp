@@ -365,6 +365,15 @@ TEST(Logging, BadLoggingConfigIsNamed) {
   run_result r = p.finish(guard);
   EXPECT_EQ(r.exit_code, 1) << r;
   EXPECT_THAT(r.err, HasSubstr("[logging] file: cannot open " + (dir.path() / "blocker" / "trellis.log").string()));
+  // So does an access log that cannot be opened, with the reason.
+  std::ofstream(config) << "[logging]\naccess_log = \"blocker/access.log\"\n";
+  trellis_process q({"--config", config.string(), "--no-default-plugins", "serve", "--listen", "127.0.0.1:0"},
+                    {{"TRELLIS_DATA_DIR", dir.path().string()}});
+  run_result rq = q.finish(guard);
+  EXPECT_EQ(rq.exit_code, 1) << rq;
+  EXPECT_THAT(rq.err, HasSubstr("[logging] access_log: cannot open " + (dir.path() / "blocker" / "access.log").string() +
+                                ": Not a directory"));
+  EXPECT_THAT(rq.out, Not(HasSubstr("listening")));
 }
 
 // -- /readyz with data sources -------------------------------------------------------------
