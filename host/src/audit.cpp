@@ -20,6 +20,7 @@
 #include <system_error>
 
 #include "trellis/host/config.hpp"
+#include "trellis/host/text.hpp"
 
 namespace trellis::host {
 namespace fs = std::filesystem;
@@ -198,39 +199,6 @@ void create_private_file(const fs::path& file) {
     throw std::runtime_error("cannot create audit log " + file.string() + ": " + std::strerror(errno));
   }
   if (fd >= 0) ::close(fd);
-}
-
-// Decodes one UTF-8 sequence at text[i]; returns its length (0: invalid) and the code point.
-std::size_t utf8_sequence(std::string_view text, std::size_t i, char32_t& cp) {
-  const auto b0 = static_cast<unsigned char>(text[i]);
-  std::size_t n = 0;
-  if (b0 < 0x80) {
-    cp = b0;
-    return 1;
-  }
-  if (b0 >= 0xc2 && b0 <= 0xdf) {
-    n = 2;
-    cp = b0 & 0x1fU;
-  } else if (b0 >= 0xe0 && b0 <= 0xef) {
-    n = 3;
-    cp = b0 & 0x0fU;
-  } else if (b0 >= 0xf0 && b0 <= 0xf4) {
-    n = 4;
-    cp = b0 & 0x07U;
-  } else {
-    return 0;
-  }
-  if (i + n > text.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    const auto b = static_cast<unsigned char>(text[i + k]);
-    if ((b & 0xc0) != 0x80) return 0;
-    cp = (cp << 6) | (b & 0x3fU);
-  }
-  // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are not UTF-8.
-  if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
-    return 0;
-  }
-  return n;
 }
 
 // C0 and C1 controls, DEL, and the two Unicode line separators: anything a

@@ -183,53 +183,6 @@ bool has_dot_segment(std::string_view path) {
 
 }  // namespace
 
-bool is_valid_utf8(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto b0 = static_cast<unsigned char>(text[i]);
-    if (b0 < 0x80) {
-      ++i;
-      continue;
-    }
-    // The length of the sequence and the range its second byte must fall in
-    // (RFC 3629 section 4), which excludes overlongs, surrogates and values
-    // above U+10FFFF.
-    std::size_t length = 0;
-    unsigned char low = 0x80;
-    unsigned char high = 0xBF;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-      length = 2;
-    } else if (b0 == 0xE0) {
-      length = 3;
-      low = 0xA0;
-    } else if (b0 == 0xED) {
-      length = 3;
-      high = 0x9F;
-    } else if (b0 >= 0xE1 && b0 <= 0xEF) {
-      length = 3;
-    } else if (b0 == 0xF0) {
-      length = 4;
-      low = 0x90;
-    } else if (b0 == 0xF4) {
-      length = 4;
-      high = 0x8F;
-    } else if (b0 >= 0xF1 && b0 <= 0xF3) {
-      length = 4;
-    } else {
-      return false;  // a continuation byte first, C0, C1, or F5..FF
-    }
-    if (text.size() - i < length) return false;
-    const auto b1 = static_cast<unsigned char>(text[i + 1]);
-    if (b1 < low || b1 > high) return false;
-    for (std::size_t k = 2; k < length; ++k) {
-      const auto b = static_cast<unsigned char>(text[i + k]);
-      if (b < 0x80 || b > 0xBF) return false;
-    }
-    i += length;
-  }
-  return true;
-}
-
 http_parse_result<std::string> percent_decode(std::string_view text, bool plus_as_space) {
   std::string out;
   out.reserve(text.size());

@@ -27,6 +27,7 @@
 #include <spdlog/spdlog.h>
 
 #include "trellis/host/plugin_host.hpp"
+#include "trellis/host/text.hpp"
 
 namespace trellis::host {
 namespace json = boost::json;
@@ -43,46 +44,6 @@ constexpr std::array<std::pair<std::string_view, level_enum>, 7> level_table = {
     {"critical", spdlog::level::critical},
     {"off", spdlog::level::off},
 }};
-
-// The length of the valid UTF-8 sequence at text[i], or 0 when it is not one
-// (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).
-std::size_t utf8_sequence(std::string_view text, std::size_t i) {
-  const auto c = static_cast<unsigned char>(text[i]);
-  if (c < 0x80) return 1;
-  std::size_t len = 0;
-  std::uint32_t cp = 0;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-    cp = c & 0x1Fu;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    cp = c & 0x0Fu;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    cp = c & 0x07u;
-  } else {
-    return 0;
-  }
-  if (i + len > text.size()) return 0;
-  for (std::size_t k = 1; k < len; ++k) {
-    const auto cc = static_cast<unsigned char>(text[i + k]);
-    if ((cc & 0xC0u) != 0x80u) return 0;
-    cp = (cp << 6) | (cc & 0x3Fu);
-  }
-  if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    return 0;
-  }
-  return len;
-}
-
-bool is_valid_utf8(std::string_view text) {
-  for (std::size_t i = 0; i < text.size();) {
-    const std::size_t n = utf8_sequence(text, i);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
-}
 
 // "2026-11-26T06:52:59.123Z"
 std::string_view utc_time(std::chrono::system_clock::time_point t, char (&buf)[40]) {
@@ -124,8 +85,9 @@ std::string valid_utf8(std::string_view text) {
   if (is_valid_utf8(text)) return std::string(text);
   std::string out;
   out.reserve(text.size() + 8);
+  char32_t cp = 0;
   for (std::size_t i = 0; i < text.size();) {
-    const std::size_t n = utf8_sequence(text, i);
+    const std::size_t n = utf8_sequence(text, i, cp);
     if (n == 0) {
       out += "\xEF\xBF\xBD";
       ++i;

@@ -79,47 +79,11 @@ bool name_char(char c, bool first, bool colon) {
   return !first && c >= '0' && c <= '9';
 }
 
-// Appends `text` with invalid UTF-8 replaced by U+FFFD, escaping through `escape`.
+// Appends `text` with invalid UTF-8 replaced by U+FFFD (valid_utf8), each
+// character through `escape`.
 template <class Escape>
 void append_utf8(std::string& out, std::string_view text, Escape&& escape) {
-  static constexpr std::string_view replacement = "\xEF\xBF\xBD";
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-      escape(out, static_cast<char>(c));
-      ++i;
-      continue;
-    }
-    std::size_t len = 0;
-    std::uint32_t cp = 0;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-      cp = c & 0x1Fu;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      cp = c & 0x0Fu;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      cp = c & 0x07u;
-    }
-    bool ok = len != 0 && i + len <= text.size();
-    for (std::size_t k = 1; ok && k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(text[i + k]);
-      ok = (cc & 0xC0u) == 0x80u;
-      cp = (cp << 6) | (cc & 0x3Fu);
-    }
-    // Overlong forms, surrogates and code points above U+10FFFF are invalid too.
-    ok = ok && !(len == 3 && cp < 0x800) && !(len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) &&
-         !(cp >= 0xD800 && cp <= 0xDFFF);
-    if (!ok) {
-      out += replacement;
-      ++i;
-      continue;
-    }
-    out.append(text.substr(i, len));
-    i += len;
-  }
+  for (const char c : valid_utf8(text)) escape(out, c);
 }
 
 void append_label_value(std::string& out, std::string_view value) {

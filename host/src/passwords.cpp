@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "trellis/host/auth.hpp"
+#include "trellis/host/text.hpp"
 
 namespace trellis::host {
 namespace detail {
@@ -70,42 +71,15 @@ bool needs_rehash(const std::string& hash, std::uint32_t memory_kib, std::uint32
 
 namespace {
 
-// Decodes UTF-8 strictly (no overlong forms, surrogates or values past
-// U+10FFFF), calling `each` per code point; false when invalid.
+// Calls `each` per code point of `text`; false when it is not well-formed UTF-8.
 template <typename Each>
 bool decode_utf8(std::string_view text, Each each) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto b0 = static_cast<unsigned char>(text[i]);
-    std::size_t extra = 0;
-    char32_t cp = 0;
-    char32_t min = 0;
-    if (b0 < 0x80) {
-      cp = b0;
-    } else if ((b0 & 0xE0U) == 0xC0U) {
-      extra = 1;
-      cp = b0 & 0x1FU;
-      min = 0x80;
-    } else if ((b0 & 0xF0U) == 0xE0U) {
-      extra = 2;
-      cp = b0 & 0x0FU;
-      min = 0x800;
-    } else if ((b0 & 0xF8U) == 0xF0U) {
-      extra = 3;
-      cp = b0 & 0x07U;
-      min = 0x10000;
-    } else {
-      return false;
-    }
-    if (extra > text.size() - i - 1) return false;  // cut short
-    for (std::size_t k = 1; k <= extra; ++k) {
-      const auto b = static_cast<unsigned char>(text[i + k]);
-      if ((b & 0xC0U) != 0x80U) return false;
-      cp = (cp << 6) | (b & 0x3FU);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+  char32_t cp = 0;
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t n = utf8_sequence(text, i, cp);
+    if (n == 0) return false;
     each(cp);
-    i += extra + 1;
+    i += n;
   }
   return true;
 }

@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "trellis/host/text.hpp"  // is_valid_utf8, which the parsers apply
+
 namespace trellis::host {
 
 /// Name/value pairs in the order they were sent (the same type as calls.hpp's).
@@ -25,11 +27,6 @@ struct http_parse_result {
   std::optional<T> value;
   std::string error;  ///< set when value is empty
 };
-
-/// Whether `text` is well-formed UTF-8 (RFC 3629): no overlong forms (so
-/// "%C0%AE" is not a '.'), no surrogates, nothing above U+10FFFF, no
-/// truncated sequence.
-bool is_valid_utf8(std::string_view text);
 
 /// Decodes %XX escapes (either case of hex digit), and '+' as a space when
 /// `plus_as_space`. Fails on a '%' not followed by two hex digits, naming its
