@@ -19,6 +19,7 @@
 #include <vector>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -358,6 +359,26 @@ TEST(AccessLog, UserAndOddBytesAreWrittenAsValidJson) {
   EXPECT_EQ(o.at("user").as_string(), "ann \"admin\"");
   EXPECT_EQ(o.at("path").as_string(), "/bad/\xEF\xBF\xBD\n");
   EXPECT_FALSE(o.at("complete").as_bool());
+}
+
+// The writer checks fields eight bytes at a time: every byte value, at every
+// place in and after those eight-byte words, must come out as Boost.JSON
+// writes the (UTF-8-repaired) text, and each line must parse.
+TEST(AccessLog, EveryByteAtEveryPlaceIsEscapedAsBoostJsonWouldBe) {
+  for (int place = 0; place < 17; ++place) {
+    for (int byte = 0; byte < 256; ++byte) {
+      std::string path(17, 'a');
+      path[static_cast<std::size_t>(place)] = static_cast<char>(byte);
+      th::exchange_record r = sample_record();
+      r.path = path;
+      const std::string line = th::access_log::format(r, std::chrono::system_clock::now());
+      const std::string expected = "\"path\":" + json::serialize(json::string_view(th::valid_utf8(path)));
+      ASSERT_NE(line.find(expected), std::string::npos) << "byte " << byte << " at " << place << ": " << line;
+      boost::system::error_code ec;
+      json::parse(line, ec);
+      ASSERT_FALSE(ec) << "byte " << byte << " at " << place << ": " << line;
+    }
+  }
 }
 
 // One line per finished request, in order, in the file.

@@ -127,9 +127,9 @@ bool handle_logging_api(const http_request& req, http_response& res);
 
 /// The access log: one JSON line per finished request (time, method, route,
 /// path without the query string, status, bytes, duration_ms, request_id,
-/// user, remote, complete), formatted on the I/O thread and appended to a
-/// buffer that a background thread writes in batches (every 100 ms, or at
-/// 64 KiB). When the buffer holds `queue_lines` lines the writer is behind:
+/// user, remote, complete). A request only copies its record into a buffer;
+/// a background thread formats the lines and writes them in batches (every
+/// 100 ms, or at 64 KiB). When the buffer holds `queue_lines` lines the writer is behind:
 /// further lines are dropped and counted, so an I/O thread never waits for
 /// the disk. Lines of a batch that cannot be written are counted too.
 class access_log final : public exchange_observer {
