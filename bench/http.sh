@@ -40,10 +40,8 @@ rounds=${ROUNDS:-3}
 warmup=${WARMUP:-2s}
 target=${TARGET:-1.0}
 
-die() {
-  echo "http.sh: $*" >&2
-  exit 2
-}
+bench_name=http.sh
+source "$root/bench/lib.sh"
 
 build_dir=$(cd "$build_dir" 2>/dev/null && pwd) || die "build directory '${1:-build}' not found; run 'make build' first"
 trellis=$build_dir/bin/trellis
@@ -56,43 +54,15 @@ done
 nginx_bin=$(command -v nginx)
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, not '$rounds'"
 
-# How the servers and wrk are started: pinned to their CPUs and, with NICE,
-# each in a session of its own whose autogroup gets that nice value. Under
-# autogroup scheduling (Debian's default) plain nice only ranks a process
-# within its session, while a busy machine's compilers are other sessions
-# that share every core with it equally.
-server_launch=()
-client_launch=()
-if [[ ${PIN:-1} == 1 ]] && (($(nproc) >= 2)); then
-  server_launch=(taskset -c "${SERVER_CPUS:-0}")
-  client_launch=(taskset -c "${CLIENT_CPUS:-1}")
-fi
-nice_value=${NICE:-}
-if [[ -n $nice_value ]]; then
-  [[ $nice_value =~ ^-?[0-9]+$ ]] || die "NICE must be a number from -20 to 19, not '$nice_value'"
-  # setsid execs (no fork) because the caller is never a process group leader
-  # here, so $! and wrk's exit status stay those of the real process.
-  prioritise=(setsid sh -c 'echo "$0" >/proc/self/autogroup 2>/dev/null; exec nice -n "$0" "$@"' "$nice_value")
-  server_launch=("${prioritise[@]}" "${server_launch[@]}")
-  client_launch=("${prioritise[@]}" "${client_launch[@]}")
-fi
-
 work=$(mktemp -d "${TMPDIR:-/tmp}/trellis-http-bench.XXXXXX")
 # nginx's worker drops root privileges; it must be able to read the file.
 chmod 755 "$work"
-mkdir -p "$work/www/ping" "$work/nginx"
+mkdir -p "$work/www/ping"
 trellis_pid=""
-nginx_pid=""
 
 cleanup() {
-  if [[ -n $trellis_pid ]] && kill -0 "$trellis_pid" 2>/dev/null; then
-    kill -TERM "$trellis_pid" 2>/dev/null || true
-    wait "$trellis_pid" 2>/dev/null || true
-  fi
-  if [[ -n $nginx_pid ]] && kill -0 "$nginx_pid" 2>/dev/null; then
-    kill -TERM "$nginx_pid" 2>/dev/null || true  # fast shutdown of master and worker
-    wait "$nginx_pid" 2>/dev/null || true
-  fi
+  stop_pid "$trellis_pid"
+  stop_pid "${nginx_pid[nginx]:-}"
   if [[ ${KEEP:-0} == 1 ]]; then
     echo "http.sh: keeping $work" >&2
   else
@@ -137,112 +107,23 @@ trellis_type=$(curl -sS --fail -o "$work/www/ping/index.json" -w '%{content_type
 chmod 644 "$work/www/ping/index.json"
 
 # -- nginx --------------------------------------------------------------------
-# A free port for nginx: bind port 0, read it, let it go. Another process could
-# take it in between; nginx would then fail to start and the script says so.
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
-    echo $((20000 + RANDOM % 30000))
-}
-nginx_port=$(free_port)
-nginx_url=http://127.0.0.1:$nginx_port/ping/
-cat >"$work/nginx/nginx.conf" <<NGINX
-# Written by bench/http.sh; nothing of the system's nginx configuration is used.
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events {
-  worker_connections 1024;
-}
-http {
-  access_log off;
-  types { application/json json; }
-  default_type application/json;
-  sendfile on;
-  tcp_nopush on;
-  # wrk holds its connections open for the whole run, as it does with Trellis
-  # (nginx would otherwise close each one after 1000 requests).
-  keepalive_requests 1000000;
-  keepalive_timeout 65s;
-  client_body_temp_path $work/nginx/client_body;
-  proxy_temp_path $work/nginx/proxy;
-  fastcgi_temp_path $work/nginx/fastcgi;
-  uwsgi_temp_path $work/nginx/uwsgi;
-  scgi_temp_path $work/nginx/scgi;
-  ${NGINX_EXTRA:-}
-  server {
-    listen 127.0.0.1:$nginx_port;
-    root $work/www;
-    # GET /ping/ -> ping/index.json, the way a directory index would, but
-    # without the index module's internal redirect.
-    location = /ping/ {
-      try_files /ping/index.json =404;
-    }
-  }
-}
-NGINX
-# In the foreground (daemon off) so it is started exactly as Trellis is;
-# a daemonising nginx would also leave for a session of its own.
-(
-  exec "${server_launch[@]}" "$nginx_bin" -p "$work/nginx/" -c "$work/nginx/nginx.conf" \
-    -e "$work/nginx/error.log" -g 'daemon off;' >"$work/nginx.out" 2>&1
-) &
-nginx_pid=$!
-for _ in $(seq 50); do
-  [[ -s $work/nginx/nginx.pid ]] && break
-  kill -0 "$nginx_pid" 2>/dev/null || break
-  sleep 0.1
-done
-[[ $(cat "$work/nginx/nginx.pid" 2>/dev/null) == "$nginx_pid" ]] ||
-  die "nginx did not start: $(cat "$work/nginx.out" "$work/nginx/error.log" 2>/dev/null)"
-nginx_type=$(curl -sS --fail -o "$work/nginx.body" -w '%{content_type}' "$nginx_url") ||
-  die "GET $nginx_url failed: $(cat "$work/nginx/error.log")"
+start_nginx nginx "$work/www" off
+ngx_url=${nginx_url[nginx]}
+ngx_worker=${nginx_worker[nginx]}
+nginx_type=$(curl -sS --fail -o "$work/nginx.body" -w '%{content_type}' "$ngx_url") ||
+  die "GET $ngx_url failed: $(cat "$work/nginx/error.log")"
 cmp -s "$work/nginx.body" "$work/www/ping/index.json" || die "nginx and Trellis answer different bodies"
 [[ $nginx_type == "$trellis_type" ]] || die "nginx answers Content-Type '$nginx_type', Trellis '$trellis_type'"
-# nginx's worker serves the requests; its CPU time is what counts.
-nginx_worker=$(ps -o pid= --ppid "$nginx_pid" | tr -d ' ' | head -n 1)
-[[ -n $nginx_worker ]] || die "nginx started no worker"
 
 response_size() {  # bytes of one full response, headers included
   curl -sS -o /dev/null -w '%{size_header} + %{size_download}' "$1"
 }
 echo "http.sh: Trellis $("$trellis" --version | head -n 1) on $trellis_url (pid $trellis_pid," \
   "response $(response_size "$trellis_url") bytes)" >&2
-echo "http.sh: $("$nginx_bin" -v 2>&1 | sed 's|^nginx version: ||') on $nginx_url (worker pid $nginx_worker," \
-  "response $(response_size "$nginx_url") bytes)" >&2
+echo "http.sh: $("$nginx_bin" -v 2>&1 | sed 's|^nginx version: ||') on $ngx_url (worker pid $ngx_worker," \
+  "response $(response_size "$ngx_url") bytes)" >&2
 
 # -- load ---------------------------------------------------------------------
-clk_tck=$(getconf CLK_TCK)
-cpu_ticks() {  # utime + stime of a process, all threads
-  awk '{ print $14 + $15 }' "/proc/$1/stat"
-}
-
-# Runs wrk once; prints "requests/s p99_ms cpu_us_per_request".
-measure() {
-  local url=$1 pid=$2 time=$3 out=$4
-  local before after
-  before=$(cpu_ticks "$pid")
-  "${client_launch[@]}" wrk -t"$wrk_threads" -c"$connections" -d"$time" --latency "$url" >"$out" 2>&1 ||
-    die "wrk failed: $(cat "$out")"
-  after=$(cpu_ticks "$pid")
-  if grep -q -e "Non-2xx" -e "Socket errors" "$out"; then
-    die "wrk saw errors against $url: $(cat "$out")"
-  fi
-  awk -v ticks=$((after - before)) -v hz="$clk_tck" '
-    function ms(v) {
-      if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
-      if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
-      if (v ~ /s$/)  return substr(v, 1, length(v) - 1) * 1000
-      return -1
-    }
-    / requests in /  { n = $1 }
-    /^ +99% /        { p99 = ms($2) }
-    /^Requests\/sec:/ { rps = $2 }
-    END {
-      if (rps == "" || p99 == "" || n == 0) exit 1
-      printf "%.0f %.3f %.2f\n", rps, p99, ticks / hz * 1e6 / n
-    }' "$out" || die "could not read wrk's report: $(cat "$out")"
-}
-
 echo "http.sh: wrk -t$wrk_threads -c$connections -d$duration --latency URL, $rounds rounds" \
   "(warm-up $warmup each); servers on CPU ${SERVER_CPUS:-0}, wrk on CPU ${CLIENT_CPUS:-1}" \
   "(PIN=${PIN:-1}), NICE=${nice_value:-unset}; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
@@ -251,7 +132,7 @@ if [[ -z $nice_value ]] && awk -v n="$(nproc)" '{ exit !($1 > n) }' /proc/loadav
     "NICE=-20 gives the servers and wrk their cores (CPU us/request is reliable either way)" >&2
 fi
 measure "$trellis_url" "$trellis_pid" "$warmup" "$work/warmup-trellis.txt" >/dev/null
-measure "$nginx_url" "$nginx_worker" "$warmup" "$work/warmup-nginx.txt" >/dev/null
+measure "$ngx_url" "$ngx_worker" "$warmup" "$work/warmup-nginx.txt" >/dev/null
 
 results=$work/results.txt
 : >"$results"
@@ -263,10 +144,11 @@ for ((r = 1; r <= rounds; ++r)); do
     if [[ $server == trellis ]]; then
       line=$(measure "$trellis_url" "$trellis_pid" "$duration" "$work/round$r-trellis.txt")
     else
-      line=$(measure "$nginx_url" "$nginx_worker" "$duration" "$work/round$r-nginx.txt")
+      line=$(measure "$ngx_url" "$ngx_worker" "$duration" "$work/round$r-nginx.txt")
     fi
     echo "$r $server $line" >>"$results"
-    printf 'http.sh: round %d %-7s %9s req/s  p99 %8s ms  %7s us CPU/request\n' "$r" "$server" $line >&2
+    printf 'http.sh: round %d %-7s %9s req/s  p99 %8s ms  %7s us CPU/request\n' "$r" "$server" \
+      $(echo "$line" | cut -d' ' -f1-3) >&2
   done
 done
 kill -0 "$trellis_pid" 2>/dev/null || die "trellis serve exited during the run: $(cat "$work/trellis.log")"
