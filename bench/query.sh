@@ -44,10 +44,8 @@ runs=${RUNS:-5}
 target=${TARGET:-1.0}
 rss_slack=${RSS_SLACK_KB:-4096}
 
-die() {
-  echo "query.sh: $*" >&2
-  exit 2
-}
+bench_name=query.sh
+source "$root/bench/lib.sh"
 
 build_dir=$(cd "$build_dir" 2>/dev/null && pwd) || die "build directory '${1:-build}' not found; run 'make build' first"
 trellis=$build_dir/bin/trellis
@@ -63,22 +61,11 @@ done
 ((small_rows < rows)) || die "SMALL_ROWS ($small_rows) must be less than ROWS ($rows)"
 [[ $target =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "TARGET must be a number such as 1.0, not '$target'"
 
-# Launch prefixes, as in bench/http.sh: pinned, and with NICE each in a
-# session of its own whose autogroup gets that nice value.
-server_launch=()
-client_launch=()
+# server_launch and client_launch (bench/lib.sh): pinned, and with NICE each
+# in a session of its own whose autogroup gets that nice value.
 placement="unpinned"
 if [[ ${PIN:-1} == 1 ]] && (($(nproc) >= 2)); then
   placement="sqlite3 and the server on CPU ${SERVER_CPUS:-0}, curl on CPU ${CLIENT_CPUS:-1}"
-  server_launch=(taskset -c "${SERVER_CPUS:-0}")
-  client_launch=(taskset -c "${CLIENT_CPUS:-1}")
-fi
-nice_value=${NICE:-}
-if [[ -n $nice_value ]]; then
-  [[ $nice_value =~ ^-?[0-9]+$ ]] || die "NICE must be a number from -20 to 19, not '$nice_value'"
-  prioritise=(setsid sh -c 'echo "$0" >/proc/self/autogroup 2>/dev/null; exec nice -n "$0" "$@"' "$nice_value")
-  server_launch=("${prioritise[@]}" "${server_launch[@]}")
-  client_launch=("${prioritise[@]}" "${client_launch[@]}")
 fi
 
 # -- the databases (cached) -----------------------------------------------------
@@ -214,7 +201,6 @@ query_url() { echo "$base_url/api/v1/sources/$1/query"; }
 request='{"sql":"SELECT * FROM t"}'
 
 clk_tck=$(getconf CLK_TCK)
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }  # utime + stime, all threads
 peak_rss_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 
 # Runs a command with stdout to OUT; prints "wall_s user_s sys_s" of it.
