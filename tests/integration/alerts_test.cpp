@@ -21,6 +21,7 @@
 
 #include "trellis_process.hpp"
 #include "web_server_harness.hpp"
+#include "../support/temp_dir.hpp"
 
 namespace {
 
@@ -29,25 +30,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 namespace json = boost::json;
 
-class temp_dir {
- public:
-  temp_dir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() / ("trellis-alerts-" + std::string(info->name()) + "-" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using trellis::test::temp_dir;
 
 // An HTTP server on 127.0.0.1 that records every request and answers each with `answer`.
 class recorder {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "trellis_process.hpp"
+#include "../support/temp_dir.hpp"
 
 namespace {
 
@@ -84,31 +85,7 @@ std::vector<std::string> with_plugins(const std::vector<std::string>& cases,
 }
 
 // A fresh directory per test, removed afterwards.
-class temp_dir {
- public:
-  temp_dir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("trellis-cli-" + std::string(info->name()) + "-" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  fs::path write(const std::string& name, const std::string& content) const {
-    fs::path file = path_ / name;
-    std::ofstream(file) << content;
-    return file;
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using trellis::test::temp_dir;
 
 std::vector<std::string> read_lines(const fs::path& file) {
   std::ifstream in(file);

@@ -53,6 +53,7 @@
 
 #include "trellis_process.hpp"
 #include "web_server_harness.hpp"
+#include "../support/temp_dir.hpp"
 
 namespace {
 
@@ -75,10 +76,7 @@ using namespace std::chrono_literals;
 
 
 
-std::string read_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using trellis::test::read_file;
 
 // How a connection ended: a clean close or a reset, never a guard timeout.
 bool closed_by_server(const error_code& ec) {

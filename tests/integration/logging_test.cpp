@@ -22,6 +22,7 @@
 
 #include "trellis_process.hpp"
 #include "web_server_harness.hpp"
+#include "../support/temp_dir.hpp"
 
 namespace {
 
@@ -30,30 +31,9 @@ namespace json = boost::json;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class temp_dir {
- public:
-  temp_dir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() / ("trellis-logs-" + std::string(info->name()) + "-" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
+using trellis::test::temp_dir;
 
- private:
-  fs::path path_;
-};
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using trellis::test::read_file;
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;

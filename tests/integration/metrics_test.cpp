@@ -24,6 +24,7 @@
 #include "trellis/host/plugin_host.hpp"
 #include "trellis_process.hpp"
 #include "web_server_harness.hpp"
+#include "../support/temp_dir.hpp"
 
 namespace {
 
@@ -32,26 +33,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 // A fresh directory per test, removed afterwards.
-class temp_dir {
- public:
-  temp_dir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ =
-        fs::temp_directory_path() / ("trellis-metrics-" + std::string(info->name()) + "-" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using trellis::test::temp_dir;
 
 // items(id, name) with three rows, the table the fixture's named query reads.
 fs::path make_items_db(const fs::path& dir) {

@@ -41,6 +41,7 @@
 
 #include "trellis/host/calls.hpp"
 #include "trellis/host/plugin_host.hpp"
+#include "../support/temp_dir.hpp"
 
 namespace {
 
@@ -371,24 +372,7 @@ std::string cs_config(std::string_view connection_string, std::string_view extra
 std::string test_name() { return ::testing::UnitTest::GetInstance()->current_test_info()->name(); }
 
 // A fresh directory per test, removed afterwards.
-class temp_dir {
- public:
-  temp_dir() {
-    path_ = fs::temp_directory_path() / ("trellis-odbc-" + test_name() + "-" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using trellis::test::temp_dir;
 
 // -- config checks (no database needed) -----------------------------------------
 

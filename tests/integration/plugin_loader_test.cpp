@@ -27,6 +27,7 @@
 #include "trellis/host/config.hpp"
 #include "trellis/host/metrics.hpp"
 #include "trellis/host/principal.hpp"
+#include "../support/temp_dir.hpp"
 
 namespace {
 
@@ -125,26 +126,7 @@ class harness {
 };
 
 // A fresh directory per test, removed afterwards.
-class temp_dir {
- public:
-  temp_dir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("trellis-loader-" + std::string(info->name()) + "-" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using trellis::test::temp_dir;
 
 std::vector<std::string> read_lines(const fs::path& file) {
   std::ifstream in(file);

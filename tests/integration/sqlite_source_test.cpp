@@ -30,6 +30,7 @@
 
 #include "trellis/host/calls.hpp"
 #include "trellis/host/config.hpp"
+#include "../support/temp_dir.hpp"
 
 namespace {
 
@@ -124,26 +125,7 @@ std::string str(std::string_view s) { return std::string(s); }
 trellis_str view(std::string_view s) { return {s.data(), s.size()}; }
 
 // A fresh directory per test, removed afterwards.
-class temp_dir {
- public:
-  temp_dir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("trellis-sqlite-" + std::string(info->name()) + "-" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using trellis::test::temp_dir;
 
 class SqliteSource : public ::testing::Test {
  protected:

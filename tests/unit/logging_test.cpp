@@ -3,6 +3,7 @@
 // the /api/v1/logging handler, and the access log (its line, its queue that
 // drops instead of blocking, its drop count).
 #include "trellis/host/logging.hpp"
+#include "../support/temp_dir.hpp"
 // The header under test comes first: it must compile on its own.
 
 #include <gmock/gmock.h>
@@ -33,25 +34,7 @@ namespace th = trellis::host;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class temp_dir {
- public:
-  temp_dir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() / ("trellis-logging-" + std::string(info->name()) + "-" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using trellis::test::temp_dir;
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
@@ -65,10 +48,7 @@ std::vector<std::string> lines_of(const std::string& text) {
   return out;
 }
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using trellis::test::read_file;
 
 // A logger named `name` that formats into `out` as JSON lines.
 std::shared_ptr<spdlog::logger> json_logger(const std::string& name, std::ostringstream& out) {
