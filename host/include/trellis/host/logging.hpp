@@ -129,9 +129,10 @@ bool handle_logging_api(const http_request& req, http_response& res);
 /// path without the query string, status, bytes, duration_ms, request_id,
 /// user, remote, complete). A request only copies its record into a buffer;
 /// a background thread formats the lines and writes them in batches (every
-/// 100 ms, or at 64 KiB). When the buffer holds `queue_lines` lines the writer is behind:
-/// further lines are dropped and counted, so an I/O thread never waits for
-/// the disk. Lines of a batch that cannot be written are counted too.
+/// 100 ms, or at 64 KiB). When the buffer holds `queue_lines` lines the
+/// writer is behind: further lines are dropped and counted, so an I/O thread
+/// never waits for the disk. Lines of a batch that cannot be written are
+/// counted too.
 class access_log final : public exchange_observer {
  public:
   /// Receives whole lines, each ending in '\n', on the writer thread;
